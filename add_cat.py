@@ -1,0 +1,37 @@
+"""Add the COCO person category (17 keypoints, 19 limbs) to UBody's per-scene annotation files.
+
+The COCO evaluator needs ``categories``; UBody's ``annotations/<scene>/keypoint_annotation.json`` has
+none. Idempotent (a second run changes nothing) and atomic (temp file + rename).
+
+    python add_cat.py [--root data/UBody] [--file-name keypoint_annotation.json]
+
+Exit status: 0 when every file is fine, 1 when a file was refused (not COCO-style JSON), 2 when no
+annotation file was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from dwpose.datasets.ubody import add_person_category_to_scenes
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="add_cat.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default="data/UBody", help="UBody folder (default: data/UBody)")
+    parser.add_argument(
+        "--file-name", default="keypoint_annotation.json", help="file to fix in each annotations/<scene>/"
+    )
+    args = parser.parse_args(argv)
+    try:
+        refused = add_person_category_to_scenes(args.root, args.file_name)
+    except FileNotFoundError as exc:
+        print(f"add_cat.py: error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if refused else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

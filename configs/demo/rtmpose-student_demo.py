@@ -1,0 +1,6 @@
+# Demo student: RTMPose-t-sized CSPNeXt (deepen 0.167, widen 0.375) at 128x96.
+_base_ = ['../_base_/rtmpose_demo_128x96.py']
+
+model = dict(
+    backbone=dict(deepen_factor=0.167, widen_factor=0.375),
+    head=dict(in_channels=384))

@@ -1,0 +1,7 @@
+# RTMPose-s (student) on COCO-WholeBody + UBody, 256x192: the DWPose recipe of
+# ../../../_base_/rtmpose_coco-ubody-wholebody_256x192.py with CSPNeXt-s (deepen 0.33, widen 0.5).
+_base_ = ['../../../_base_/rtmpose_coco-ubody-wholebody_256x192.py']
+
+model = dict(
+    backbone=dict(deepen_factor=0.33, widen_factor=0.5),
+    head=dict(in_channels=512))

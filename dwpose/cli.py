@@ -1,0 +1,64 @@
+"""The ``dwpose`` command: one entry point, subcommands implemented in the subpackages.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``; it is imported
+only when its subcommand is used, so ``dwpose predict`` with ONNX models never imports torch.
+User mistakes (bad paths, bad values) surface as one ``error: ...`` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable, Optional, Sequence
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "predict": ("dwpose.inference.cli", "whole-body keypoints for an image, folder, video or webcam"),
+    "eval": ("dwpose.evaluation.cli", "score a COCO-WholeBody results JSON against ground truth"),
+    "export": ("dwpose.export.cli", "export a pose model (ONNX)"),
+    "demo-data": ("dwpose.datasets.synthetic", "generate the synthetic demo data set"),
+    "demo": ("dwpose.demo", "run the miniature DWPose recipe end to end (what `make demo` runs)"),
+}
+
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def guarded(fn: Callable[[], int], prog: str = "dwpose") -> int:
+    """Run ``fn``; turn user mistakes into one ``prog: error: ...`` line and exit code 2."""
+    try:
+        return int(fn() or 0)
+    except USER_ERRORS as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"{prog}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dwpose", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    argv = sys.argv[1:]
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        # Only the chosen subcommand's module is imported (keeps `predict` light).
+        if argv and argv[0] == name:
+            importlib.import_module(module).add_arguments(p)
+            p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
+    parser = build_parser()
+    args = parser.parse_args()
+    module = importlib.import_module(args._module)
+    return guarded(lambda: module.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""``dwpose demo``: the whole DWPose recipe in miniature, on CPU, on data the project generates.
+
+Steps (each skipped when its result already exists, so a killed demo resumes where it stopped):
+generate the synthetic data set -> score the untrained student -> train a tiny teacher -> train the
+student without distillation -> stage-1 distillation (teacher -> student) -> pth_transfer ->
+stage-2 head self-distillation -> pth_transfer -> evaluate every model -> predict one picture.
+Prints one AP/AR row per model and writes ``work_dirs/demo/results.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_CFG = REPO / "configs" / "demo"
+SHOW = re.compile(r"Epoch\(train\)\s+\[\d+\]\[\s*\d+/\d+\]|coco-wholebody/AP|error|Error|resume:")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", default="work_dirs/demo", help="where everything goes")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override every stage's epoch count (for a quicker look)")
+    parser.add_argument("--quiet", action="store_true", help="hide the training progress lines")
+
+
+def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
+    """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=REPO, env=env)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if not quiet and SHOW.search(line):
+                print("    " + line.rstrip()[-150:], flush=True)
+        if proc.wait() != 0:
+            raise RuntimeError(f"step failed (exit {proc.returncode}); full log: {log_path}")
+
+
+def _data_options(data: Path, epochs: int | None) -> list[str]:
+    opts = [f"data_root={data}/"]
+    if epochs:
+        opts.append(f"train_cfg.max_epochs={epochs}")
+        opts.append(f"train_cfg.val_interval={epochs}")
+    return opts
+
+
+def _train(config: Path, work: Path, data: Path, args, extra: tuple[str, ...] = ()) -> Path:
+    """Train ``config`` into ``work`` (resuming if interrupted); returns the final checkpoint."""
+    done = work / "final.pth"
+    if done.is_file():
+        print(f"  [skip] {work.name}: already trained ({done})")
+        return done
+    work.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(REPO / "tools/train.py"), str(config), "--work-dir", str(work),
+           "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
+    _run(cmd, work / "train_output.log", args.quiet)
+    last = (work / "last_checkpoint").read_text().strip()
+    os.link(last, done) if not done.exists() else None
+    return done
+
+
+def _evaluate(name: str, config: Path, ckpt: Path, data: Path, root: Path, args) -> dict:
+    out = root / "eval" / name
+    result = out / "metrics.json"
+    if not result.is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, str(REPO / "tools/test.py"), str(config), str(ckpt), "--work-dir",
+               str(out), "--cfg-options", f"data_root={data}/"]
+        _run(cmd, out / "test_output.log", quiet=True)
+    return json.loads(result.read_text())
+
+
+def run(args: argparse.Namespace) -> int:
+    from dwpose.datasets.synthetic import generate_demo_dataset
+
+    t0 = time.time()
+    root = (REPO / args.work_dir).resolve() if not os.path.isabs(args.work_dir) else Path(args.work_dir)
+    data = root / "data"
+    print(f"[1/8] synthetic COCO-WholeBody data set -> {data}")
+    summary = generate_demo_dataset(data)
+    print(f"      {summary}")
+    student_cfg, teacher_cfg = DEMO_CFG / "rtmpose-student_demo.py", DEMO_CFG / "rtmpose-teacher_demo.py"
+
+    print("[2/8] untrained student (reference row)")
+    untrained = _save_untrained(student_cfg, root / "untrained.pth")
+    print("[3/8] teacher")
+    teacher = _train(teacher_cfg, root / "teacher", data, args)
+    print("[4/8] student without distillation")
+    student = _train(student_cfg, root / "student", data, args)
+    print("[5/8] stage 1: feature + logit distillation teacher -> student")
+    s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args, (f"teacher_ckpt={teacher}",))
+    s1_pose = _transfer(s1, root / "s1_student.pth")
+    print("[6/8] stage 2: head self-distillation")
+    s2 = _train(DEMO_CFG / "dwpose_s2_demo.py", root / "s2", data, args, (f"teacher_ckpt={s1_pose}",))
+    s2_pose = _transfer(s2, root / "dwpose_student.pth")
+
+    print("[7/8] evaluation on the demo validation split")
+    rows = {
+        "untrained student": _evaluate("untrained", student_cfg, untrained, data, root, args),
+        "teacher": _evaluate("teacher", teacher_cfg, teacher, data, root, args),
+        "student (no distillation)": _evaluate("student", student_cfg, student, data, root, args),
+        "student after stage 1": _evaluate("s1", student_cfg, s1_pose, data, root, args),
+        "student after stage 2 (DWPose)": _evaluate("s2", student_cfg, s2_pose, data, root, args),
+    }
+    print("[8/8] prediction on one validation picture")
+    pred_dir = _predict_one(student_cfg, s2_pose, data, root)
+    table = _format(rows)
+    (root / "results.md").write_text(table + "\n")
+    print("\n" + table)
+    print(f"\nprediction written to {pred_dir}; table saved to {root / 'results.md'}")
+    print(f"demo finished in {time.time() - t0:.0f} s")
+    return 0
+
+
+def _save_untrained(config: Path, path: Path) -> Path:
+    """Checkpoint of the student at initialisation (seeded), the 'before learning' row."""
+    if path.is_file():
+        return path
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import dwpose.plugin  # noqa: F401
+    from dwpose.engine.checkpoint import atomic_save
+    from dwpose.engine.device import replace_norm_type
+    from mmpose.registry import MODELS
+
+    cfg = Config.fromfile(str(config))
+    init_default_scope("mmpose")
+    replace_norm_type(cfg.model, "SyncBN", "BN")
+    torch.manual_seed(cfg.randomness.seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    atomic_save({"meta": {"note": "untrained"}, "state_dict": model.state_dict()}, path)
+    return path
+
+
+def _transfer(dis_ckpt: Path, out: Path) -> Path:
+    if not out.is_file():
+        from dwpose.distiller.transfer import transfer_checkpoint
+
+        stage = transfer_checkpoint(str(dis_ckpt), str(out))
+        print(f"      pth_transfer: {dis_ckpt.name} (stage {stage}) -> {out.name}")
+    return out
+
+
+def _predict_one(config: Path, ckpt: Path, data: Path, root: Path) -> Path:
+    image = sorted((data / "images" / "val").glob("*.jpg"))[0]
+    out = root / "predict"
+    cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(image), "--pose", str(config), str(ckpt),
+           "--boxes", "full", "--out", str(out)]
+    _run(cmd, root / "predict_output.log", quiet=True)
+    return out
+
+
+def _format(rows: dict[str, dict]) -> str:
+    cols = [("body", "Body"), ("foot", "Foot"), ("face", "Face"), ("hand", "Hand"),
+            ("wholebody", "Whole")]
+    head = "| model | " + " | ".join(f"{c} AP | {c} AR" for _, c in cols) + " |"
+    sep = "|---" * (1 + 2 * len(cols)) + "|"
+    lines = [head, sep]
+    for name, m in rows.items():
+        vals = " | ".join(f"{m[k]['AP']:.3f} | {m[k]['AR']:.3f}" for k, _ in cols)
+        lines.append(f"| {name} | {vals} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from dwpose.cli import guarded
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(p)
+    args = p.parse_args()
+    return guarded(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Checkpoint I/O that is safe under ``torch.load(weights_only=True)`` and atomic on disk.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, which refuses the few non-tensor objects
+MMEngine pickles into its checkpoints (its message hub's ``HistoryBuffer``, numpy arrays and
+scalars in ``meta``). Instead of falling back to an unrestricted unpickler (which would execute
+arbitrary code from a downloaded file), we allow-list exactly those types. Importing this module
+registers them process-wide.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+
+def _numpy_safe_globals() -> list:
+    """Types numpy needs to rebuild arrays and scalars inside a weights-only pickle."""
+    core = getattr(np, "_core", None) or np.core
+    safe = [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype]
+    safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+                                         np.int32, np.int64, np.uint8, np.bool_, np.str_, np.object_)]
+    return safe
+
+
+SAFE_GLOBALS: list = [HistoryBuffer, *_numpy_safe_globals()]
+torch.serialization.add_safe_globals(SAFE_GLOBALS)
+
+
+def load_checkpoint_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
+    """Load a checkpoint with the weights-only unpickler (plus the allow-list above).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is truncated, not a torch checkpoint, or holds disallowed objects.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt / unsafe files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot read checkpoint {path} (truncated or not a safe torch "
+                         f"checkpoint): {first}") from exc
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(ckpt).__name__}, expected a dict")
+    return ckpt
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` into a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+_CKPT_RE = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
+
+
+def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
+    """The newest checkpoint in ``work_dir`` that actually loads, or ``None``.
+
+    ``last_checkpoint`` is preferred when it names a readable file; otherwise ``epoch_*.pth`` /
+    ``iter_*.pth`` are tried newest first, so a checkpoint cut short by a kill is skipped.
+    """
+    work_dir = Path(work_dir)
+    candidates: list[Path] = []
+    marker = work_dir / "last_checkpoint"
+    if marker.is_file():
+        named = Path(marker.read_text().strip())
+        if named.name:
+            candidates.append(named if named.is_absolute() else work_dir / named.name)
+    found = [(int(m.group(2)), p) for p in work_dir.glob("*.pth") if (m := _CKPT_RE.match(p.name))]
+    candidates += [p for _, p in sorted(found, reverse=True)]
+    for cand in candidates:
+        try:
+            load_checkpoint_file(cand)
+        except (FileNotFoundError, ValueError):
+            continue
+        return str(cand)
+    return None

@@ -1,0 +1,57 @@
+"""``dwpose eval GT_JSON RESULTS_JSON [--json] [--per-scene]``: score a COCO-WholeBody results file.
+
+Results: a JSON list of ``{"image_id", "category_id", "keypoints": 133*3 flat numbers, "score"}`` (the
+split COCO-WholeBody form with ``foot_kpts`` ... is accepted too). The numbers are those of the official
+COCO-WholeBody evaluation (see :mod:`dwpose.evaluation.wholebody`). Needs xtcocotools, not torch.
+
+Examples::
+
+    dwpose eval data/coco/annotations/coco_wholebody_val_v1.0.json results.json
+    dwpose eval data/UBody/annotations/val_annotations.json results.json --per-scene
+    dwpose eval gt.json results.json --json   # {"body": {"AP": ..., "AR": ...}, "foot": ..., ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dwpose.evaluation.report import KEY_PARTS, format_table
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``dwpose eval``."""
+    parser.add_argument("gt_json", help="COCO-WholeBody ground truth (e.g. coco_wholebody_val_v1.0.json)")
+    parser.add_argument("results_json", help="results: list of {image_id, category_id, keypoints, score}")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"body": {"AP": .., "AR": ..}, "foot": .., ..., "wholebody": ..} instead of the table',
+    )
+    parser.add_argument(
+        "--per-scene",
+        action="store_true",
+        help="also score each scene (first folder of the image file_name, e.g. UBody scenes); "
+        'with --json the output becomes {"all": {...}, "<scene>": {...}}',
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score ``args.results_json`` against ``args.gt_json``; print the table or JSON. Returns 0."""
+    from dwpose.evaluation.wholebody import evaluate_by_scene, evaluate_wholebody, load_gt, load_results
+
+    coco_gt = load_gt(args.gt_json)
+    results = load_results(args.results_json)
+    rows = {"all": evaluate_wholebody(coco_gt, results)}
+    if args.per_scene:
+        rows.update(evaluate_by_scene(coco_gt, results))
+    if args.json:
+        out = {name: _ap_ar(scores) for name, scores in rows.items()}
+        print(json.dumps(out["all"] if not args.per_scene else out, indent=2))
+    else:
+        print(format_table(rows, first_column="Results"))
+    return 0
+
+
+def _ap_ar(scores: dict) -> dict:
+    return {part: {"AP": scores[part]["AP"], "AR": scores[part]["AR"]} for part in KEY_PARTS}

@@ -1,0 +1,1 @@
+"""dwpose.inference."""

@@ -1,0 +1,84 @@
+"""``dwpose predict``: whole-body keypoints for an image, a folder, a video or a webcam.
+
+Examples::
+
+    dwpose predict photo.jpg --pose dw-ll_ucoco_384.onnx --det yolox_l.onnx --out out/
+    dwpose predict images/ --pose CONFIG.py CHECKPOINT.pth --det rtmdet_end2end.onnx --out out/
+    dwpose predict clip.mp4 --pose model.onnx --det det.onnx --out out/ --canvas black
+    dwpose predict images/ --pose model.onnx --boxes person_detections.json --out out/
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
+from dwpose.inference.pipeline import TopDownPipeline
+from dwpose.inference.pose_models import load_pose_model
+from dwpose.inference.runner import PredictOptions, predict_folder, predict_image, predict_video
+from dwpose.inference.runtime import check_device
+from dwpose.inference.sources import classify_input
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``dwpose predict``."""
+    parser.add_argument("input", metavar="INPUT", help="an image, a folder of images, a video, or a webcam index")
+    parser.add_argument("--pose", nargs="+", required=True, metavar="MODEL",
+                        help="pose model: MODEL.onnx (DWPose/RTMPose ONNX I/O) or CONFIG CHECKPOINT (mmpose)")
+    parser.add_argument("--det", nargs="+", metavar="DETECTOR",
+                        help="person detector: DET.onnx (MMDeploy end2end or raw YOLOX) or CONFIG CHECKPOINT "
+                        "(mmdet); optional with --boxes")  # fmt: skip
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--threshold", type=_unit_float, default=0.3,
+                        help="keypoint score threshold for the .npz (-1 below it) and the drawing (default 0.3)")
+    parser.add_argument("--det-threshold", type=_unit_float, default=0.3, help="person box score threshold")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--canvas", choices=("image", "black"), default="image",
+                        help="draw over the image, or on black (ControlNet style)")
+    parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
+    parser.add_argument("--batch-frames", type=_positive_int, default=8,
+                        help="video frames whose crops share one pose-model call (default 8)")
+    parser.add_argument("--max-frames", type=_positive_int, default=None, help="stop a video / webcam after N frames")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dwpose predict``; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    kind, source = classify_input(args.input)
+    check_device(args.device)
+    if args.det is None and args.boxes is None:
+        raise ValueError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
+    if args.boxes is not None and kind in ("video", "webcam"):
+        raise ValueError("--boxes applies to images and folders; use --det for videos and webcams")
+    if args.out.exists() and not args.out.is_dir():
+        raise NotADirectoryError(f"--out {args.out} exists and is not a folder")
+    boxes = load_boxes(args.boxes) if args.boxes is not None else None
+    pose_model = load_pose_model(args.pose, args.device)
+    detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
+    pipeline = TopDownPipeline(pose_model, detector)
+    opts = PredictOptions(args.out, args.threshold, args.canvas, boxes, args.batch_frames, args.max_frames)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if kind == "image":
+        result = predict_image(pipeline, source, opts)
+        print(f"{source.name}: {len(result)} person(s) -> {args.out}")
+    elif kind == "folder":
+        done = predict_folder(pipeline, source, opts)
+        print(f"{done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / 'results_coco_wholebody.json'})")
+    else:
+        frames = predict_video(pipeline, source, opts)
+        print(f"{frames} frame(s) -> {args.out}")
+    return 0

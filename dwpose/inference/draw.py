@@ -1,0 +1,92 @@
+"""Drawing whole-body poses in the OpenPose / ControlNet style, over the photo or on a black canvas."""
+
+from __future__ import annotations
+
+import colorsys
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+from dwpose.inference.formats import FACE, LEFT_HAND, RIGHT_HAND, coco133_to_openpose18
+
+# OpenPose-18 limbs (0-based slots of formats.OPENPOSE18_FROM_COCO), ControlNet's order and colours.
+BODY_LIMBS: Tuple[Tuple[int, int], ...] = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10),
+    (1, 11), (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17),
+)  # fmt: skip
+BODY_COLORS_RGB: Tuple[Tuple[int, int, int], ...] = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
+    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
+    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)  # fmt: skip
+# 21-point hand: wrist 0, then 4 joints per finger (thumb 1-4 ... little 17-20).
+HAND_EDGES: Tuple[Tuple[int, int], ...] = tuple(
+    (0 if j == 0 else 1 + 4 * f + j - 1, 1 + 4 * f + j) for f in range(5) for j in range(4)
+)
+
+
+def _hand_colors_bgr() -> List[Tuple[int, int, int]]:
+    colors = []
+    for i in range(len(HAND_EDGES)):
+        r, g, b = colorsys.hsv_to_rgb(i / len(HAND_EDGES), 1.0, 1.0)
+        colors.append((int(b * 255), int(g * 255), int(r * 255)))
+    return colors
+
+
+HAND_COLORS_BGR = _hand_colors_bgr()
+
+
+def _pt(p: np.ndarray) -> Tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def _draw_body(canvas: np.ndarray, body: np.ndarray, scores: np.ndarray, thr: float, width: int) -> None:
+    limbs = np.zeros_like(canvas)
+    for (a, b), rgb in zip(BODY_LIMBS, BODY_COLORS_RGB):
+        if scores[a] >= thr and scores[b] >= thr:
+            cv2.line(limbs, _pt(body[a]), _pt(body[b]), rgb[::-1], width, cv2.LINE_AA)
+    mask = limbs.any(axis=-1)
+    canvas[mask] = (canvas[mask] * 0.4 + limbs[mask] * 0.6).astype(np.uint8)
+    for i, rgb in enumerate(BODY_COLORS_RGB):
+        if scores[i] >= thr:
+            cv2.circle(canvas, _pt(body[i]), width, rgb[::-1], -1, cv2.LINE_AA)
+
+
+def _draw_hand(canvas: np.ndarray, hand: np.ndarray, scores: np.ndarray, thr: float, width: int) -> None:
+    for (a, b), color in zip(HAND_EDGES, HAND_COLORS_BGR):
+        if scores[a] >= thr and scores[b] >= thr:
+            cv2.line(canvas, _pt(hand[a]), _pt(hand[b]), color, max(1, width // 2), cv2.LINE_AA)
+    for p, s in zip(hand, scores):
+        if s >= thr:
+            cv2.circle(canvas, _pt(p), max(1, width // 2), (0, 0, 255), -1, cv2.LINE_AA)
+
+
+def draw_poses(
+    image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, threshold: float = 0.3, canvas: str = "image"
+) -> np.ndarray:
+    """Draw body (OpenPose-18 skeleton), hands and face of every person.
+
+    Args:
+        image: BGR uint8 ``(H, W, 3)``; it is not modified.
+        keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)``.
+        threshold: points below it are not drawn.
+        canvas: ``"image"`` draws over the photo; ``"black"`` on a black canvas of the same size
+            (ControlNet conditioning style).
+
+    Returns:
+        A new BGR uint8 ``(H, W, 3)`` picture.
+    """
+    if canvas not in ("image", "black"):
+        raise ValueError(f"canvas must be 'image' or 'black', got {canvas!r}")
+    out = image.copy() if canvas == "image" else np.zeros_like(image)
+    width = max(2, int(round(max(image.shape[:2]) / 200)))
+    body, body_scores = coco133_to_openpose18(keypoints, scores) if len(keypoints) else (keypoints, scores)
+    for n in range(len(keypoints)):
+        _draw_body(out, body[n], body_scores[n], threshold, width)
+        for part in (LEFT_HAND, RIGHT_HAND):
+            _draw_hand(out, keypoints[n, part], scores[n, part], threshold, width)
+        for p, s in zip(keypoints[n, FACE], scores[n, FACE]):
+            if s >= threshold:
+                cv2.circle(out, _pt(p), max(1, width // 2), (255, 255, 255), -1, cv2.LINE_AA)
+    return out

@@ -1,0 +1,148 @@
+"""What ``dwpose predict`` does with an image, a folder, a video or a webcam, and the files it writes.
+
+Per image ``<stem>.npz`` (Cog schema), ``<stem>.json`` (OpenPose JSON) and ``<stem>.png`` (drawing).
+A folder adds ``results_coco_wholebody.json`` and ``image_ids.json``; a video (or webcam) gets
+``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from dwpose.inference.boxes import BoxTable
+from dwpose.inference.draw import draw_poses
+from dwpose.inference.formats import coco_wholebody_result
+from dwpose.inference.pipeline import PoseResult, TopDownPipeline
+from dwpose.inference.sources import iter_frame_chunks, list_images, open_video, read_image
+from dwpose.inference.writers import atomic_write_json, write_cog_npz, write_image, write_openpose_json
+
+COCO_RESULTS = "results_coco_wholebody.json"
+IMAGE_IDS = "image_ids.json"
+
+
+@dataclass
+class PredictOptions:
+    """Where and how results are written (see ``dwpose predict --help``)."""
+
+    out_dir: Path
+    threshold: float = 0.3
+    canvas: str = "image"
+    boxes: Optional[BoxTable] = None
+    batch_frames: int = 8
+    max_frames: Optional[int] = None
+
+
+def write_results(out_dir: Path, stem: str, image: np.ndarray, result: PoseResult, opts: PredictOptions,
+                  picture: bool = True) -> None:  # fmt: skip
+    """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses."""
+    write_cog_npz(out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold)
+    write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores)
+    if picture:
+        drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas)
+        write_image(out_dir / f"{stem}.png", drawn)
+
+
+def _boxes_for(opts: PredictOptions, path: Path, has_detector: bool) -> Optional[np.ndarray]:
+    boxes = opts.boxes.lookup(path) if opts.boxes is not None else None
+    if boxes is None and opts.boxes is not None and not has_detector:
+        return np.zeros((0, 5), np.float32)  # the boxes file names no person in this image
+    return boxes
+
+
+def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
+    """Poses of one image file, written to ``opts.out_dir``; errors propagate (exit code 2)."""
+    image = read_image(path)
+    result = pipeline(image, _boxes_for(opts, path, pipeline.detector is not None))
+    write_results(opts.out_dir, path.stem, image, result, opts)
+    return result
+
+
+def assign_image_ids(paths: Sequence[Path]) -> Dict[str, int]:
+    """COCO image ids: the numeric stems (``000000000785.jpg`` -> 785) when all are numeric and distinct,
+    otherwise 1, 2, ... in file order. Returns ``{file name: id}``."""
+    stems = [p.stem for p in paths]
+    if all(s.isdigit() for s in stems) and len({int(s) for s in stems}) == len(stems):
+        return {p.name: int(p.stem) for p in paths}
+    return {p.name: i + 1 for i, p in enumerate(paths)}
+
+
+def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions) -> int:
+    """Every image of a folder; unreadable ones are reported and skipped. Returns the number done.
+
+    Raises:
+        ValueError: the folder holds no images, or none of them could be processed.
+    """
+    paths = list_images(folder)
+    ids = assign_image_ids(paths)
+    coco: List[dict] = []
+    done = 0
+    for path in tqdm(paths, desc="images", unit="img", disable=None):
+        try:
+            result = predict_image(pipeline, path, opts)
+        except (ValueError, OSError) as exc:
+            tqdm.write(f"skipped {path.name}: {exc}", file=sys.stderr)
+            continue
+        coco += [coco_wholebody_result(ids[path.name], k, s, b)
+                 for k, s, b in zip(result.keypoints, result.scores, result.box_scores)]  # fmt: skip
+        done += 1
+    if done == 0:
+        raise ValueError(f"none of the {len(paths)} images in {folder} could be processed")
+    atomic_write_json(opts.out_dir / COCO_RESULTS, coco)
+    atomic_write_json(opts.out_dir / IMAGE_IDS, ids)
+    return done
+
+
+class AtomicVideoWriter:
+    """``cv2.VideoWriter`` into a temporary ``.mp4`` beside the target, renamed into place on ``close()``."""
+
+    def __init__(self, path: Path, fps: float, size: tuple) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self.writer.isOpened():
+            raise ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+
+    def close(self) -> None:
+        self.writer.release()
+        if self.tmp.exists():
+            os.replace(self.tmp, self.path)
+
+
+def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: PredictOptions) -> int:
+    """A video file or webcam: annotated ``<stem>_pose.mp4`` and per-frame npz/json in ``<stem>/``.
+
+    Frames are processed ``opts.batch_frames`` at a time, all their crops in one pose-model call.
+    Returns the number of frames.
+    """
+    cap = open_video(source)
+    stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    total = min(total, opts.max_frames) if total and opts.max_frames else (total or opts.max_frames)
+    writer, index = None, 0
+    try:
+        with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
+            for frames in iter_frame_chunks(cap, opts.batch_frames, opts.max_frames):
+                writer = writer or AtomicVideoWriter(opts.out_dir / f"{stem}_pose.mp4", fps, frames[0].shape[1::-1])
+                for frame, result in zip(frames, pipeline.predict_batch(frames)):
+                    write_results(opts.out_dir / stem, f"{index:06d}", frame, result, opts, picture=False)
+                    writer.write(draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas))
+                    index += 1
+                bar.update(len(frames))
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.close()
+    return index

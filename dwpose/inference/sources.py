@@ -1,0 +1,136 @@
+"""Inputs of ``dwpose predict``: an image, a folder of images, a video or a webcam index.
+
+Images are size-checked from their header before decoding, so a decompression bomb is refused
+without allocating it.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple, Union
+
+import cv2
+import numpy as np
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+MAX_PIXELS = 100_000_000
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(f) -> Optional[Tuple[int, int]]:
+    f.seek(2)
+    while True:
+        marker = f.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
+            continue
+        seg = f.read(2)
+        if len(seg) < 2:
+            return None
+        length = struct.unpack(">H", seg)[0]
+        if marker[1] in _JPEG_SOF:
+            data = f.read(5)
+            return (struct.unpack(">H", data[3:5])[0], struct.unpack(">H", data[1:3])[0]) if len(data) == 5 else None
+        f.seek(length - 2, 1)
+
+
+def image_size_from_header(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` read from a PNG, JPEG, BMP or GIF header without decoding; None if unknown."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+            return struct.unpack(">II", head[16:24])
+        if head.startswith(b"BM") and len(head) >= 26:
+            w, h = struct.unpack("<ii", head[18:26])
+            return abs(w), abs(h)
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return struct.unpack("<HH", head[6:10])
+        if head.startswith(b"\xff\xd8"):
+            return _jpeg_size(f)
+    return None
+
+
+def read_image(path: Union[str, Path], max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as BGR uint8 ``(H, W, 3)``.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: larger than ``max_pixels`` (checked from the header
+        before decoding when the format allows), empty, corrupt or not an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image {path} does not exist")
+    size = image_size_from_header(path)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ValueError(f"image {path} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
+                         f"the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ValueError(f"cannot decode image {path}: the file is empty, corrupt or not an image")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise ValueError(f"image {path} is over the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
+    return image
+
+
+def list_images(folder: Union[str, Path]) -> List[Path]:
+    """Image files directly in ``folder`` (by extension), sorted; ValueError if there are none."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    if not files:
+        raise ValueError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTS)})")
+    return files
+
+
+def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
+    """``("webcam", index)``, ``("folder", path)``, ``("video", path)`` or ``("image", path)``.
+
+    Raises:
+        FileNotFoundError: the path does not exist. ValueError: an unknown file type.
+    """
+    if source.strip().isdigit():
+        return "webcam", int(source)
+    path = Path(source)
+    if path.is_dir():
+        return "folder", path
+    if not path.exists():
+        raise FileNotFoundError(f"input {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTS:
+        return "video", path
+    if suffix in IMAGE_EXTS or image_size_from_header(path) is not None:
+        return "image", path
+    raise ValueError(f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTS)}), "
+                     f"a video ({', '.join(VIDEO_EXTS)}), a folder or a webcam index")
+
+
+def open_video(source: Union[Path, int]) -> "cv2.VideoCapture":
+    """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read it."""
+    target = source if isinstance(source, int) else str(source)
+    cap = cv2.VideoCapture(target)
+    ok = cap.isOpened() and cap.read()[0]
+    cap.release()
+    if not ok:
+        what = f"webcam {source}" if isinstance(source, int) else f"video {source}"
+        raise ValueError(f"cannot open {what}: OpenCV could not read a frame from it")
+    return cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
+
+
+def iter_frame_chunks(cap: "cv2.VideoCapture", chunk: int, max_frames: Optional[int] = None) -> Iterator[List[np.ndarray]]:
+    """Yield lists of up to ``chunk`` BGR frames until the stream ends (or ``max_frames``)."""
+    frames: List[np.ndarray] = []
+    count = 0
+    while max_frames is None or count < max_frames:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+        count += 1
+        if len(frames) == chunk:
+            yield frames
+            frames = []
+    if frames:
+        yield frames

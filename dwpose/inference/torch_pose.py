@@ -1,0 +1,141 @@
+"""A pose model from an mmpose config + checkpoint, run by PyTorch. Imports torch / mm* only when used.
+
+The config never downloads anything (``model.backbone.init_cfg`` is cleared), the checkpoint is read
+with the weights-only unpickler and must match the config exactly: a wrong checkpoint is an error,
+not a warning followed by random predictions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from dwpose.inference.pose_models import RGB_MEAN, RGB_STD
+
+
+def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None) -> Any:
+    """Read an mmpose config with downloads disabled; ``input_size`` ``(W, H)`` overrides the codec's.
+
+    Raises:
+        FileNotFoundError: no such config. ValueError: not a top-down model with a SimCC head.
+    """
+    from mmengine.config import Config
+
+    config = Path(config)
+    if not config.is_file():
+        raise FileNotFoundError(f"config {config} does not exist")
+    try:
+        cfg = Config.fromfile(str(config))
+    except Exception as exc:  # syntax errors, missing _base_ files, failed custom_imports
+        raise ValueError(f"cannot read config {config}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+    model = cfg.get("model")
+    if not model or "backbone" not in model or "head" not in model or "input_size" not in model.head:
+        raise ValueError(f"config {config} does not describe a top-down pose model with a SimCC head "
+                         "(model.backbone, model.head.input_size)")
+    model.backbone.init_cfg = None
+    model.pop("train_cfg", None)
+    if input_size is not None:
+        w, h = (int(v) for v in input_size)
+        model.head.input_size = (w, h)
+        if "in_featuremap_size" in model.head:
+            model.head.in_featuremap_size = (w // 32, h // 32)
+    return cfg
+
+
+def build_model(cfg: Any, device: str = "cpu"):
+    """Build the pose estimator of a config (random weights), eval mode, SyncBN turned into BN."""
+    from mmengine.model.utils import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+
+    init_default_scope(cfg.get("default_scope", "mmpose"))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    return model.to(device).eval()
+
+
+def _read_state_dict(checkpoint: Path) -> Dict[str, Any]:
+    try:  # the project's allow-list for MMEngine checkpoints (HistoryBuffer, numpy scalars in meta)
+        from dwpose.engine.checkpoint import load_checkpoint_file
+    except ImportError:
+        load_checkpoint_file = None
+    if load_checkpoint_file is not None:
+        ckpt = load_checkpoint_file(checkpoint)
+    else:
+        import torch
+
+        try:
+            ckpt = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"cannot read checkpoint {checkpoint}: {str(exc).splitlines()[0]}") from exc
+    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state:
+        raise ValueError(f"checkpoint {checkpoint} holds no state_dict")
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+
+
+def _sample(keys: list) -> str:
+    return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+
+def load_weights(model, checkpoint: str | Path, config_name: str = "the config") -> None:
+    """Load a checkpoint into ``model``, strictly.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: unreadable, a distillation checkpoint that needs
+        converting, or keys / shapes that do not match the model built from ``config_name``.
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
+    state = _read_state_dict(checkpoint)
+    if any(k.startswith(("student.", "teacher.")) for k in state):
+        raise ValueError(f"checkpoint {checkpoint} is a distillation checkpoint (student./teacher. keys): "
+                         "convert it with pth_transfer.py first")
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+                if k in state and tuple(state[k].shape) != tuple(v.shape)]  # fmt: skip
+    if missing or unexpected or reshaped:
+        raise ValueError(
+            f"checkpoint {checkpoint} does not match {config_name}: {len(missing)} missing keys ({_sample(missing)}), "
+            f"{len(unexpected)} unexpected ({_sample(unexpected)}), {len(reshaped)} of another shape "
+            f"({_sample(reshaped)})"
+        )
+    model.load_state_dict(state, strict=False)
+
+
+class TorchPoseModel:
+    """An mmpose top-down SimCC model (RTMPose / DWPose) run by PyTorch; same interface as OnnxPoseModel."""
+
+    def __init__(self, config: str | Path, checkpoint: Optional[str | Path], device: str = "cpu",
+                 input_size: Optional[Tuple[int, int]] = None) -> None:  # fmt: skip
+        import torch
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for but torch sees no CUDA device")
+        self.cfg = load_config(config, input_size)
+        self.model = build_model(self.cfg, device)
+        if checkpoint is not None:
+            load_weights(self.model, checkpoint, f"config {config}")
+        head = self.cfg.model.head
+        self.input_size = tuple(int(v) for v in head.input_size)
+        self.num_keypoints = int(head.out_channels)
+        prep = self.cfg.model.get("data_preprocessor") or {}
+        self.mean = tuple(prep.get("mean") or RGB_MEAN)
+        self.std = tuple(prep.get("std") or RGB_STD)
+        self.device = device
+
+    def forward(self, batch):
+        """Tensor ``(N, 3, H, W)`` -> ``(simcc_x, simcc_y)`` tensors (the graph that gets exported)."""
+        return self.model.head.forward(self.model.extract_feat(batch))
+
+    def __call__(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """``(N, 3, H, W)`` float32 normalised RGB crops -> ``simcc_x`` ``(N, K, Wx)``, ``simcc_y`` ``(N, K, Wy)``."""
+        import torch
+
+        with torch.inference_mode():
+            simcc_x, simcc_y = self.forward(torch.from_numpy(batch).to(self.device))
+        return simcc_x.float().cpu().numpy(), simcc_y.float().cpu().numpy()

@@ -1,0 +1,93 @@
+"""Result files: the Cog ``.npz``, OpenPose JSON, COCO-WholeBody results, pictures, all written atomically.
+
+Every writer renders into memory first and moves the finished file into place with ``os.replace``,
+so a crash or Ctrl-C never leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Tuple, Union
+
+import cv2
+import numpy as np
+
+from dwpose.inference.formats import cog_person, openpose_json_person
+
+PathLike = Union[str, os.PathLike]
+OPENPOSE_JSON_VERSION = 1.3
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_json(path: PathLike, obj: Any) -> Path:
+    """Dump ``obj`` as JSON to ``path`` atomically."""
+    return atomic_write_bytes(path, json.dumps(obj).encode("utf-8"))
+
+
+def cog_npz_bytes(
+    keypoints: np.ndarray, scores: np.ndarray, image_size: Tuple[int, int], threshold: float
+) -> bytes:
+    """The Cog wrapper's ``.npz``: ``person_i`` -> pickled ``{"body", "face", "hands"}`` dict.
+
+    Args:
+        keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)``.
+        image_size: ``(width, height)``; coordinates are divided by it.
+        threshold: points below it (or off the image) become -1.
+
+    Returns:
+        The bytes of an ``.npz`` to read with ``np.load(f, allow_pickle=True)["person_0"].item()``.
+    """
+    people = {}
+    for i in range(len(keypoints)):
+        person = np.empty((), dtype=object)
+        person[()] = cog_person(keypoints[i], scores[i], image_size, threshold)
+        people[f"person_{i}"] = person
+    buf = io.BytesIO()
+    np.savez(buf, **people)
+    return buf.getvalue()
+
+
+def write_cog_npz(
+    path: PathLike, keypoints: np.ndarray, scores: np.ndarray, image_size: Tuple[int, int], threshold: float
+) -> Path:
+    """Write :func:`cog_npz_bytes` to ``path`` atomically."""
+    return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold))
+
+
+def openpose_json(keypoints: np.ndarray, scores: np.ndarray) -> dict:
+    """OpenPose JSON ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores."""
+    people = [openpose_json_person(k, s) for k, s in zip(keypoints, scores)]
+    return {"version": OPENPOSE_JSON_VERSION, "people": people}
+
+
+def write_openpose_json(path: PathLike, keypoints: np.ndarray, scores: np.ndarray) -> Path:
+    """Write :func:`openpose_json` to ``path`` atomically."""
+    return atomic_write_json(path, openpose_json(keypoints, scores))
+
+
+def write_image(path: PathLike, image: np.ndarray) -> Path:
+    """Encode a BGR uint8 ``(H, W, 3)`` image by the extension of ``path`` and write it atomically."""
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise ValueError(f"cannot encode an image as {path.suffix!r} for {path}")
+    return atomic_write_bytes(path, encoded.tobytes())

@@ -1,0 +1,9 @@
+"""Import this module to register DWPose's components into MMPose / MMEngine registries.
+
+Configs use ``custom_imports = dict(imports=['dwpose.plugin'], allow_failed_imports=False)``.
+``import dwpose`` alone stays light (no torch, no mm*) so inference-only installs work; this module
+is the one place that pulls in the training stack.
+"""
+
+from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
+from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
