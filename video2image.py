@@ -19,10 +19,17 @@ from dwpose.datasets.ubody_video import summarize, video2image
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="video2image.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", default="data/UBody", help="UBody folder holding videos/ (default: data/UBody)")
-    parser.add_argument("--fps", type=float, default=30.0, help="output frame rate (default: 30, as UBody's labels)")
     parser.add_argument(
-        "--workers", type=int, default=min(8, os.cpu_count() or 1), help="parallel processes (default: cores, max 8)"
+        "--root", default="data/UBody", help="UBody folder holding videos/ (default: data/UBody)"
+    )
+    parser.add_argument(
+        "--fps", type=float, default=30.0, help="output frame rate (default: 30, as UBody's labels)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(8, os.cpu_count() or 1),
+        help="parallel processes (default: cores, max 8)",
     )
     args = parser.parse_args(argv)
     try:

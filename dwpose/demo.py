@@ -97,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     print("[4/8] student without distillation")
     student = _train(student_cfg, root / "student", data, args)
     print("[5/8] stage 1: feature + logit distillation teacher -> student")
-    s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args, (f"teacher_ckpt={teacher}",))
+    s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args, (f"model.teacher_ckpt={teacher}",))
     s1_pose = _transfer(s1, root / "s1_student.pth")
     print("[6/8] stage 2: head self-distillation")
-    s2 = _train(DEMO_CFG / "dwpose_s2_demo.py", root / "s2", data, args, (f"teacher_ckpt={s1_pose}",))
+    s2 = _train(DEMO_CFG / "dwpose_s2_demo.py", root / "s2", data, args, (f"model.teacher_ckpt={s1_pose}",))
     s2_pose = _transfer(s2, root / "dwpose_student.pth")
 
     print("[7/8] evaluation on the demo validation split")

@@ -51,6 +51,7 @@ model = dict(
 # ---- data: one data_root holds coco/ and UBody/ (see data/README.md) ---------------------------
 data_root = 'data/'
 data_mode = 'topdown'
+backend_args = dict(backend='local')
 scenes = ['Magic_show', 'Entertainment', 'ConductMusic', 'Online_class', 'TalkShow', 'Speech',
           'Fitness', 'Interview', 'Olympic', 'TVShow', 'Singing', 'SignLanguage', 'Movie',
           'LiveVlog', 'VideoConference']

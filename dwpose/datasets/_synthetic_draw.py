@@ -147,8 +147,9 @@ def face_landmarks_local(rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([jaw, features])
 
 
-def hand_points(wrist: np.ndarray, direction: np.ndarray, side: float, length: float,
-                rng: np.random.Generator) -> np.ndarray:
+def hand_points(
+    wrist: np.ndarray, direction: np.ndarray, side: float, length: float, rng: np.random.Generator
+) -> np.ndarray:
     """Return the 21 hand keypoints: wrist, then 4 joints each for thumb, index, middle, ring, little.
 
     The palm faces the camera, so the thumb is on the outer side when the arm hangs down.
@@ -235,7 +236,7 @@ def sample_figure(rng: np.random.Generator) -> Figure:
         body[sh] = neck + across * side * sw
         body[hp] = [side * hw, 0.0]
         body[el], body[wr], hands[side] = _sample_arm(rng, body[sh], side)
-        body[kn], body[an], foot[f0:f0 + 3] = _sample_leg(rng, body[hp], side)
+        body[kn], body[an], foot[f0 : f0 + 3] = _sample_leg(rng, body[hp], side)
     head = np.array([center[0], center[1], a, b, tilt])
     return Figure(body, foot, face, hands[LEFT], hands[RIGHT], ears, head, 1.0, sample_style(rng))
 
@@ -276,7 +277,7 @@ def _draw_legs(img: np.ndarray, fig: Figure) -> None:
     for color, (hp, kn, an), f0 in ((st.left, (11, 13, 15), 0), (st.right, (12, 14, 16), 3)):
         leg = _shade(color, 0.3)
         _polyline(img, fig.body[[hp, kn, an]], leg, w)
-        big, small, heel = fig.foot[f0:f0 + 3]
+        big, small, heel = fig.foot[f0 : f0 + 3]
         _fill(img, np.stack([fig.body[an], heel, big, small]), _shade(color, 0.5))
         _dot(img, big, 0.22 * w, _shade(color, 0.5, 255))
         _dot(img, small, 0.16 * w, _shade(color, 0.5, 255))
@@ -303,9 +304,9 @@ def _ellipse_pts(fig: Figure, t_deg: np.ndarray, grow: float = 1.0) -> np.ndarra
 
 def _draw_head(img: np.ndarray, fig: Figure) -> None:
     st, f, a = fig.style, fig.face, fig.head[2]
+    ear_axes, ear_angle = _pt([0.17 * a, 0.3 * fig.head[3]]), float(np.rad2deg(fig.head[4]))
     for ear in fig.ears:
-        cv2.ellipse(img, _pt(ear), _pt([0.17 * a, 0.3 * fig.head[3]]), float(np.rad2deg(fig.head[4])), 0, 360,
-                    _shade(st.skin, 0.2), -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(img, _pt(ear), ear_axes, ear_angle, 0, 360, _shade(st.skin, 0.2), -1, cv2.LINE_AA, _SHIFT)
     _fill(img, _ellipse_pts(fig, np.linspace(0, 360, 48, endpoint=False)), st.skin)
     _fill(img, _ellipse_pts(fig, np.linspace(205, 335, 16), grow=1.06), st.hair)
     line = max(1.0, 0.07 * a)
@@ -359,8 +360,9 @@ def render_background(rng: np.random.Generator, width: int, height: int) -> np.n
     ang = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     ramp = (np.cos(ang) * xx / width + np.sin(ang) * yy / height)[..., None]
-    blotch = cv2.resize(rng.normal(0, 18, (4, 3, 3)).astype(np.float32), (width, height),
-                        interpolation=cv2.INTER_CUBIC)
+    blotch = cv2.resize(
+        rng.normal(0, 18, (4, 3, 3)).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC
+    )
     img = base + delta * ramp + blotch + rng.normal(0, 4, (height, width, 3))
     img = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(2, 6))):

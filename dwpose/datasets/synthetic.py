@@ -34,9 +34,15 @@ from typing import Any, Optional, Union
 import cv2
 import numpy as np
 
-from dwpose.datasets._synthetic_draw import Figure, draw_figure, draw_occluder, render_background, sample_figure
+from dwpose.datasets._synthetic_draw import (
+    Figure,
+    draw_figure,
+    draw_occluder,
+    render_background,
+    sample_figure,
+)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 1  # bump whenever the pictures or the annotations change (invalidates stamps)
 STAMP_NAME = ".dwpose-demo-data.json"
 JPEG_QUALITY = 95
 SPLITS = ("train", "val")
@@ -67,7 +73,12 @@ PARTS = {
     "lefthand_kpts": (91, 112),
     "righthand_kpts": (112, 133),
 }
-PART_FLAGS = {"foot_kpts": "foot", "face_kpts": "face", "lefthand_kpts": "lefthand", "righthand_kpts": "righthand"}
+PART_FLAGS = {
+    "foot_kpts": "foot",
+    "face_kpts": "face",
+    "lefthand_kpts": "lefthand",
+    "righthand_kpts": "righthand",
+}
 
 
 def _place(fig: Figure, rng: np.random.Generator, width: int, height: int) -> Figure:
@@ -113,6 +124,11 @@ def _person_bbox(pts: np.ndarray, width: int, height: int) -> list[float]:
     return [round(float(v), 2) for v in (lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])]
 
 
+def _box_polygon(xywh: list[float]) -> list[float]:
+    x, y, w, h = xywh
+    return [x, y, round(x + w, 2), y, round(x + w, 2), round(y + h, 2), x, round(y + h, 2)]
+
+
 def build_annotation(
     keypoints: np.ndarray, vis: np.ndarray, width: int, height: int, ann_id: int
 ) -> dict[str, Any]:
@@ -135,8 +151,7 @@ def build_annotation(
         "iscrowd": 0,
         "bbox": bbox,
         "area": round(bbox[2] * bbox[3], 2),
-        "segmentation": [[bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1], bbox[0] + bbox[2],
-                          bbox[1] + bbox[3], bbox[0], bbox[1] + bbox[3]]],
+        "segmentation": [_box_polygon(bbox)],  # mmpose reads the field; a box is all there is
         "num_keypoints": int(labelled[:17].sum()),
     }
     for field, (a, b) in PARTS.items():
@@ -193,8 +208,11 @@ def _write_split(tmp: Path, split: str, count: int, seed: int, image_size: tuple
         images.append({"id": i, "file_name": name, "width": width, "height": height})
         annotations.append(build_annotation(kpts, vis, width, height, i))
     data = {
-        "info": {"description": f"DWPose synthetic demo data ({split}, seed {seed})",
-                 "version": "1.0", "generator_version": GENERATOR_VERSION},
+        "info": {
+            "description": f"DWPose synthetic demo data ({split}, seed {seed})",
+            "version": "1.0",
+            "generator_version": GENERATOR_VERSION,
+        },
         "licenses": [],
         "images": images,
         "annotations": annotations,
@@ -206,8 +224,13 @@ def _write_split(tmp: Path, split: str, count: int, seed: int, image_size: tuple
 
 
 def _stamp(num_train: int, num_val: int, seed: int, image_size: tuple[int, int]) -> str:
-    args = {"num_train": num_train, "num_val": num_val, "seed": seed, "image_size": list(image_size),
-            "generator_version": GENERATOR_VERSION}
+    args = {
+        "num_train": num_train,
+        "num_val": num_val,
+        "seed": seed,
+        "image_size": list(image_size),
+        "generator_version": GENERATOR_VERSION,
+    }
     digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()
     return json.dumps({"hash": digest, **args}, sort_keys=True) + "\n"
 
@@ -234,8 +257,9 @@ def _swap_in(tmp: Path, root: Path, stamp: str) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def _summary(root: Path, num_train: int, num_val: int, seed: int, image_size: tuple[int, int],
-             reused: bool) -> dict[str, Any]:
+def _summary(
+    root: Path, num_train: int, num_val: int, seed: int, image_size: tuple[int, int], reused: bool
+) -> dict[str, Any]:
     return {
         "root": str(root),
         "train_ann_file": str(root / "annotations" / "demo_wholebody_train.json"),
@@ -297,6 +321,7 @@ def generate_demo_dataset(
         raise ValueError(f"{root} exists and is not a dwpose demo data set; pass a new or empty folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the data set is not
     try:
         for split, count in zip(SPLITS, (num_train, num_val)):
             _write_split(tmp, split, count, seed, image_size)
@@ -313,16 +338,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-train", type=int, default=320, help="training pictures (default 320)")
     parser.add_argument("--num-val", type=int, default=64, help="validation pictures (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
-    parser.add_argument("--image-size", type=int, nargs=2, default=(192, 256), metavar=("W", "H"),
-                        help="picture size (default 192 256)")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        default=(192, 256),
+        metavar=("W", "H"),
+        help="picture size (default 192 256)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the data set described by ``args``, print the summary, return 0."""
     info = generate_demo_dataset(args.out, args.num_train, args.num_val, args.seed, tuple(args.image_size))
     state = "already up to date" if info["reused"] else "written"
-    print(f"demo data set {state}: {info['num_train']} train + {info['num_val']} val pictures "
-          f"({info['image_size'][0]}x{info['image_size'][1]}) in {info['root']}")
+    print(
+        f"demo data set {state}: {info['num_train']} train + {info['num_val']} val pictures "
+        f"({info['image_size'][0]}x{info['image_size'][1]}) in {info['root']}"
+    )
     for key in ("train_ann_file", "train_img_dir", "val_ann_file", "val_img_dir"):
         print(f"  {key}: {info[key]}")
     return 0
@@ -331,7 +364,8 @@ def run(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     from dwpose.cli import guarded
 
-    _parser = argparse.ArgumentParser(prog="python -m dwpose.datasets.synthetic", description=__doc__.split("\n")[0])
+    _prog = "python -m dwpose.datasets.synthetic"
+    _parser = argparse.ArgumentParser(prog=_prog, description=__doc__.split("\n")[0])
     add_arguments(_parser)
     _args = _parser.parse_args()
     sys.exit(guarded(lambda: run(_args), prog=_parser.prog))

@@ -52,7 +52,9 @@ def person_category() -> Dict[str, Any]:
 def check_coco_style(data: Any, source: str) -> None:
     """Raise ``ValueError`` unless ``data`` is a COCO-style dict with ``images`` and ``annotations`` lists."""
     if not isinstance(data, dict):
-        raise ValueError(f"{source} is not COCO-style JSON (top level is {type(data).__name__}, not an object)")
+        raise ValueError(
+            f"{source} is not COCO-style JSON (top level is {type(data).__name__}, not an object)"
+        )
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise ValueError(f"{source} is not COCO-style JSON (no '{key}' list)")
@@ -98,7 +100,9 @@ def add_person_category_to_file(path: str | os.PathLike) -> str:
     return change
 
 
-def find_scene_annotations(root: str | os.PathLike, file_name: str = "keypoint_annotation.json") -> List[Path]:
+def find_scene_annotations(
+    root: str | os.PathLike, file_name: str = "keypoint_annotation.json"
+) -> List[Path]:
     """``<root>/annotations/<scene>/<file_name>`` for every scene folder that has one, sorted."""
     ann_dir = Path(root) / "annotations"
     if not ann_dir.is_dir():
@@ -135,7 +139,9 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
         raise
 
 
-def add_person_category_to_scenes(root: str | os.PathLike, file_name: str = "keypoint_annotation.json") -> int:
+def add_person_category_to_scenes(
+    root: str | os.PathLike, file_name: str = "keypoint_annotation.json"
+) -> int:
     """``add_cat.py``: run :func:`add_person_category_to_file` on every scene, printing one line per file.
 
     A file that is not COCO-style JSON is refused with one ``error:`` line on stderr; the others go on.

@@ -9,7 +9,7 @@ lacks:
 - a leading '/' in ``file_name`` is ignored (``os.path.join`` would otherwise drop ``data_prefix``), so
   UBody's raw per-scene files work too with ``data_prefix=dict(img='images/<scene>/')``;
 - annotations without ``segmentation`` / ``num_keypoints`` / ``iscrowd`` get ``[]`` / the count of
-  labelled points / 0 instead of a ``KeyError``.
+  labelled body points (as COCO) / 0 instead of a ``KeyError``.
 
 Registered under a name mmpose does not use (``UBody2dDataset`` is taken). Top-down mode.
 """
@@ -61,7 +61,9 @@ def _as_scene_set(scenes: Union[None, str, Sequence[str]]) -> Optional[frozenset
     names = frozenset([scenes] if isinstance(scenes, str) else scenes)
     unknown = sorted(names - set(UBODY_SCENES))
     if unknown or not names:
-        raise ValueError(f"unknown UBody scene(s) {unknown or '(empty list)'}; choose from {list(UBODY_SCENES)}")
+        raise ValueError(
+            f"unknown UBody scene(s) {unknown or '(empty list)'}; choose from {list(UBODY_SCENES)}"
+        )
     return names
 
 

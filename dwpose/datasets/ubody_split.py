@@ -163,7 +163,9 @@ def split_ubody(
     frames = None
     if check_images:
         if not (root / "images").is_dir():
-            raise FileNotFoundError(f"{root / 'images'} does not exist: run video2image.py first, or --no-image-check")
+            raise FileNotFoundError(
+                f"{root / 'images'} does not exist: run video2image.py first, or --no-image-check"
+            )
         frames = _FrameIndex(root / "images")
     summary, val_parts = [], []
     for ann_path in find_scene_annotations(root):

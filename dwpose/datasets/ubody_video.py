@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-VIDEO_EXTENSIONS: Tuple[str, ...] = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".flv", ".m4v", ".mpg", ".mpeg", ".wmv")
+VIDEO_EXTENSIONS: Tuple[str, ...] = (
+    ".mp4",
+    ".avi",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".flv",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+)
 DONE_MARKER = ".video2image.json"
 _FRAME_NAME = re.compile(r"^\d{6}\.png$")
 
@@ -151,6 +162,8 @@ def convert_video(job: VideoJob, fps: float = 30.0) -> VideoResult:
     finally:
         capture.release()
     if count == 0:
+        if job.frame_dir.is_dir() and not any(job.frame_dir.iterdir()):
+            job.frame_dir.rmdir()
         return VideoResult(job.video, error="no frame could be decoded (corrupt or empty video)")
     marker = {"frames": count, "fps": fps, "source_fps": src_fps, "video": job.video.name}
     (job.frame_dir / DONE_MARKER).write_text(json.dumps(marker), encoding="utf-8")
@@ -179,7 +192,9 @@ def run_conversion(jobs: Sequence[VideoJob], fps: float = 30.0, workers: int = 1
         yield from pool.imap_unordered(_convert_star, tasks)
 
 
-def video2image(root: str | os.PathLike = "data/UBody", fps: float = 30.0, workers: int = 1) -> List[VideoResult]:
+def video2image(
+    root: str | os.PathLike = "data/UBody", fps: float = 30.0, workers: int = 1
+) -> List[VideoResult]:
     """Convert every video under ``<root>/videos`` with a tqdm bar; print one error line per failure.
 
     Returns:
@@ -209,4 +224,7 @@ def summarize(results: Sequence[VideoResult]) -> str:
     failed = sum(1 for r in results if r.error)
     skipped = sum(1 for r in results if r.skipped)
     frames = sum(r.frames for r in done)
-    return f"{len(results)} videos: {len(done)} converted ({frames} frames), {skipped} already done, {failed} failed"
+    return (
+        f"{len(results)} videos: {len(done)} converted ({frames} frames), "
+        f"{skipped} already done, {failed} failed"
+    )

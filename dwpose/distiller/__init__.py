@@ -1,1 +1,11 @@
-"""dwpose.distiller."""
+"""Two-stage distillation (DWPose): wrapper model, losses, EMA guard hook, checkpoint conversion.
+
+Modules (imported on demand; this package itself stays free of torch and mm* imports):
+
+- :mod:`dwpose.distiller.losses`: ``feature_distill_loss``, ``logit_distill_loss``.
+- :mod:`dwpose.distiller.model`: ``TwoStageDistiller`` (registered in mmpose's MODELS by
+  ``dwpose.plugin``).
+- :mod:`dwpose.distiller.hooks`: ``FrozenTeacherEMAHook`` (mmpose's HOOKS).
+- :mod:`dwpose.distiller.submodels`: config loading, strict teacher loading, BatchNorm folding.
+- :mod:`dwpose.distiller.transfer`: distiller checkpoint -> plain checkpoint (``pth_transfer.py``).
+"""

@@ -1,10 +1,12 @@
 """Checkpoint I/O that is safe under ``torch.load(weights_only=True)`` and atomic on disk.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, which refuses the few non-tensor objects
-MMEngine pickles into its checkpoints (its message hub's ``HistoryBuffer``, numpy arrays and
-scalars in ``meta``). Instead of falling back to an unrestricted unpickler (which would execute
-arbitrary code from a downloaded file), we allow-list exactly those types. Importing this module
-registers them process-wide.
+MMEngine pickles into its checkpoints: numpy arrays and scalars in ``meta``, and the message hub's
+``HistoryBuffer`` objects (whose pickle even calls ``getattr``). Instead of an unrestricted unpickler
+(which would run arbitrary code from a downloaded file) we
+- allow-list numpy's array/scalar/dtype reconstructors (importing this module registers them), and
+- store ``HistoryBuffer`` objects as plain dicts of arrays (:class:`WeightsOnlyCheckpointHook`, which
+  ``DWPoseRunner`` installs) and turn them back into buffers when a run resumes.
 """
 
 from __future__ import annotations
@@ -29,8 +31,35 @@ def _numpy_safe_globals() -> list:
     return safe
 
 
-SAFE_GLOBALS: list = [HistoryBuffer, *_numpy_safe_globals()]
+SAFE_GLOBALS: list = _numpy_safe_globals()
 torch.serialization.add_safe_globals(SAFE_GLOBALS)
+
+
+_BUFFER_TAG = "__history_buffer__"
+
+
+def buffers_to_plain(log_scalars: dict) -> dict:
+    """``{name: HistoryBuffer}`` -> ``{name: {tag, log, count, max_length}}`` (weights-only loadable)."""
+    out = {}
+    for name, buf in log_scalars.items():
+        if isinstance(buf, HistoryBuffer):
+            log, count = buf.data
+            out[name] = {_BUFFER_TAG: True, "log": np.asarray(log), "count": np.asarray(count),
+                         "max_length": int(buf.max_length)}
+        else:
+            out[name] = buf
+    return out
+
+
+def plain_to_buffers(log_scalars: dict) -> dict:
+    """Inverse of :func:`buffers_to_plain`."""
+    out = {}
+    for name, item in log_scalars.items():
+        if isinstance(item, dict) and item.get(_BUFFER_TAG):
+            out[name] = HistoryBuffer(list(item["log"]), list(item["count"]), item["max_length"])
+        else:
+            out[name] = item
+    return out
 
 
 def load_checkpoint_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
@@ -96,3 +125,27 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
             continue
         return str(cand)
     return None
+
+
+def _register_hook() -> None:
+    from mmengine.hooks import Hook
+    from mmpose.registry import HOOKS
+
+    @HOOKS.register_module()
+    class WeightsOnlyCheckpointHook(Hook):
+        """Keeps MMEngine checkpoints loadable with ``torch.load(weights_only=True)``."""
+
+        priority = "LOWEST"  # after EMAHook and friends have filled the checkpoint
+
+        def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+            hub = checkpoint.get("message_hub")
+            if isinstance(hub, dict) and "log_scalars" in hub:
+                hub["log_scalars"] = buffers_to_plain(hub["log_scalars"])
+
+        def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+            hub = checkpoint.get("message_hub")
+            if isinstance(hub, dict) and "log_scalars" in hub:
+                hub["log_scalars"] = plain_to_buffers(hub["log_scalars"])
+
+
+_register_hook()

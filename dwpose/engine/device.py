@@ -35,7 +35,7 @@ def adapt_to_device(cfg: Any, launcher: str) -> list[str]:
     notes = []
     n = replace_norm_type(cfg.get("model", {}), "SyncBN", "BN")
     if n:
-        notes.append(f"no CUDA device: using BatchNorm instead of SyncBN ({n} layers)")
+        notes.append("no CUDA device: using BatchNorm instead of SyncBN")
     if cfg.get("env_cfg", {}).get("dist_cfg", {}).get("backend") != "gloo":
         cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
         notes.append("no CUDA device: distributed backend is gloo")

@@ -16,7 +16,7 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
-from mmpose.registry import RUNNERS
+from mmengine.registry import RUNNERS  # root registry: found with or without a default scope
 
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  (weights_only allow-list)
 from dwpose.engine.device import adapt_to_device
@@ -31,6 +31,10 @@ class DWPoseRunner(Runner):
     def from_cfg(cls, cfg: Config) -> "DWPoseRunner":
         cfg = cfg.copy()
         apply_schedule(cfg)
+        hooks = list(cfg.get("custom_hooks") or [])
+        if not any(h.get("type") == "WeightsOnlyCheckpointHook" for h in hooks):
+            hooks.append(dict(type="WeightsOnlyCheckpointHook"))
+        cfg.custom_hooks = hooks
         notes = adapt_to_device(cfg, cfg.get("launcher", "none"))
         runner = super().from_cfg(cfg)
         for note in notes:

@@ -56,7 +56,9 @@ class WholeBodyTableMetric(CocoWholeBodyMetric):
         *args, **kwargs: as :class:`mmpose.evaluation.CocoWholeBodyMetric`.
     """
 
-    def __init__(self, *args, scene_from_path: bool = False, seen_images_only: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args, scene_from_path: bool = False, seen_images_only: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.scene_from_path = scene_from_path
         self.seen_images_only = seen_images_only
@@ -83,12 +85,15 @@ class WholeBodyTableMetric(CocoWholeBodyMetric):
         rows = {"all": overall}
         if self.scene_from_path:
             for scene, ids in image_ids_by_scene(self.coco, img_ids).items():
-                rows[scene] = score_loaded(self.coco, coco_dt, sigmas, ids, self.use_area)
-                pairs += _part_pairs(rows[scene], f"scene/{scene}/")
+                name = scene or "(no folder)"  # images directly in the image root
+                rows[name] = score_loaded(self.coco, coco_dt, sigmas, ids, self.use_area)
+                pairs += _part_pairs(rows[name], f"scene/{name}/")
         MMLogger.get_current_instance().info("COCO-WholeBody AP/AR per part:\n" + format_table(rows))
         return pairs
 
 
-def _part_pairs(scores: PartScores, prefix: str, parts: Sequence[str] = REPORTED_PARTS) -> List[Tuple[str, float]]:
+def _part_pairs(
+    scores: PartScores, prefix: str, parts: Sequence[str] = REPORTED_PARTS
+) -> List[Tuple[str, float]]:
     """``[(prefix + 'body/AP', x), (prefix + 'body/AR', y), ...]`` for the table's parts."""
     return [(f"{prefix}{part}/{stat}", scores[part][stat]) for part in parts for stat in ("AP", "AR")]

@@ -20,7 +20,13 @@ from typing import Any, Dict, Optional
 PartScores = Dict[str, Dict[str, float]]  # part -> {"AP": x, "AR": y, ...}
 
 # (column title, part) in the order of the DWPose README.
-COLUMNS: tuple = (("Body", "body"), ("Foot", "foot"), ("Face", "face"), ("Hand", "hand"), ("Whole", "wholebody"))
+COLUMNS: tuple = (
+    ("Body", "body"),
+    ("Foot", "foot"),
+    ("Face", "face"),
+    ("Hand", "hand"),
+    ("Whole", "wholebody"),
+)
 # Every part the metric reports (kept equal to dwpose.evaluation.wholebody.REPORTED_PARTS by a test).
 KEY_PARTS: tuple = ("body", "foot", "face", "lefthand", "righthand", "hand", "wholebody")
 OVERALL_ROW = "all"
@@ -130,7 +136,9 @@ def _numeric(metrics: Mapping[str, Any]) -> Dict[str, float]:
 
 def _atomic_write(path: str, text: str) -> None:
     """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp_", suffix=os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(
+        dir=os.path.dirname(path) or ".", prefix=".tmp_", suffix=os.path.basename(path)
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

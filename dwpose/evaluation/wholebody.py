@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -45,7 +46,9 @@ PART_SIZES: Dict[str, int] = {"body": 17, "foot": 6, "face": 68, "lefthand": 21,
 PARTS: tuple = (*PART_FIELDS, "wholebody")  # what COCOeval scores
 REPORTED_PARTS: tuple = (*PART_FIELDS, "hand", "wholebody")  # what the metric reports
 NUM_KEYPOINTS = 133
-STATS_NAMES: tuple = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
+# The 10 keypoint stats of COCOeval.summarize(), in its order (AP and AR are what the tables show).
+STATS_NAMES: tuple = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)",
+                      "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")  # fmt: skip
 
 _HAND_SIGMAS = [0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024,
                 0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031]  # fmt: skip
@@ -103,7 +106,7 @@ def load_gt(source: str | os.PathLike | Mapping[str, Any]) -> COCO:
         ValueError: not COCO-style JSON, no ``categories``, or annotations without whole-body fields.
     """
     if isinstance(source, Mapping):
-        data, name = dict(source), "ground truth"
+        data, name = copy.deepcopy(dict(source)), "ground truth"  # COCOeval writes into annotations
     else:
         data, name = _read_json(source, "ground-truth file"), str(source)
     if not isinstance(data, dict) or not {"images", "annotations"} <= data.keys():
@@ -160,7 +163,9 @@ def to_part_format(results: Sequence[Mapping[str, Any]], known_img_ids: Optional
         if "image_id" not in res or "score" not in res or "keypoints" not in res:
             raise ValueError(f"result #{i} lacks one of 'image_id', 'score', 'keypoints'")
         if known_img_ids is not None and res["image_id"] not in known_img_ids:
-            raise ValueError(f"result #{i} names image_id {res['image_id']!r}, which is not in the ground truth")
+            raise ValueError(
+                f"result #{i} names image_id {res['image_id']!r}, which is not in the ground truth"
+            )
         new = {k: v for k, v in res.items() if k not in PART_FIELDS.values()}
         new.setdefault("category_id", 1)
         new.update(_split_keypoints(res, i))

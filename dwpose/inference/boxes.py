@@ -6,6 +6,7 @@ Both give ``(M, 5)`` float32 ``x1, y1, x2, y2, score`` in image pixels.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
@@ -55,7 +56,9 @@ def _coco_detections(rows: Sequence[dict], path: Path) -> Dict[str, np.ndarray]:
         if det.get("category_id", 1) != 1:
             continue
         x, y, w, h = (float(v) for v in det["bbox"])
-        table.setdefault(str(int(det["image_id"])), []).append([x, y, x + w, y + h, float(det.get("score", 1.0))])
+        table.setdefault(str(int(det["image_id"])), []).append(
+            [x, y, x + w, y + h, float(det.get("score", 1.0))]
+        )
     return {k: _as_boxes(v, str(path)) for k, v in table.items()}
 
 
@@ -84,23 +87,26 @@ def load_boxes(path: str | Path) -> BoxTable:
 class MMDetDetector:
     """An mmdet config + checkpoint (lazy torch / mmdet import); keeps class 0 (person) above a threshold."""
 
-    def __init__(self, config: str, checkpoint: str, device: str = "cpu", score_threshold: float = 0.3) -> None:
+    def __init__(
+        self, config: str, checkpoint: str, device: str = "cpu", score_threshold: float = 0.3
+    ) -> None:
         for f, what in ((config, "detector config"), (checkpoint, "detector checkpoint")):
             if not Path(f).is_file():
                 raise FileNotFoundError(f"{what} {f} does not exist")
-        try:  # registers the weights-only allow-list for MMEngine checkpoints, when available
-            import dwpose.engine.checkpoint  # noqa: F401
-        except ImportError:
-            pass
         from mmdet.apis import init_detector
         from mmengine.config import Config
 
-        cfg = Config.fromfile(config)
-        cfg.model.get("backbone", {})["init_cfg"] = None
+        from dwpose.inference.torch_pose import load_weights
+
         try:
-            self.model = init_detector(cfg, checkpoint, device=device)
-        except Exception as exc:
-            raise ValueError(f"cannot build detector from {config} + {checkpoint}: {str(exc).splitlines()[0]}") from exc
+            cfg = Config.fromfile(config)
+            cfg.model.get("backbone", {})["init_cfg"] = None  # never download pretrained weights
+            with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": it is loaded below
+                warnings.simplefilter("ignore")
+                self.model = init_detector(cfg, None, device=device)
+        except Exception as exc:  # bad config: syntax, unknown types, missing _base_
+            raise ValueError(f"cannot build a detector from {config}: {str(exc).splitlines()[0]}") from exc
+        load_weights(self.model, checkpoint, f"detector config {config}")
         self.score_threshold = score_threshold
 
     def __call__(self, image: np.ndarray) -> np.ndarray:

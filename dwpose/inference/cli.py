@@ -16,9 +16,9 @@ from pathlib import Path
 from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
-from dwpose.inference.runner import PredictOptions, predict_folder, predict_image, predict_video
+from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
 from dwpose.inference.runtime import check_device
-from dwpose.inference.sources import classify_input
+from dwpose.inference.sources import classify_input, silence_opencv_logging
 
 
 def _unit_float(text: str) -> float:
@@ -37,27 +37,58 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``dwpose predict``."""
-    parser.add_argument("input", metavar="INPUT", help="an image, a folder of images, a video, or a webcam index")
-    parser.add_argument("--pose", nargs="+", required=True, metavar="MODEL",
-                        help="pose model: MODEL.onnx (DWPose/RTMPose ONNX I/O) or CONFIG CHECKPOINT (mmpose)")
-    parser.add_argument("--det", nargs="+", metavar="DETECTOR",
-                        help="person detector: DET.onnx (MMDeploy end2end or raw YOLOX) or CONFIG CHECKPOINT "
-                        "(mmdet); optional with --boxes")  # fmt: skip
+    parser.add_argument(
+        "input", metavar="INPUT", help="an image, a folder of images, a video, or a webcam index"
+    )
+    parser.add_argument(
+        "--pose",
+        nargs="+",
+        required=True,
+        metavar="MODEL",
+        help="pose model: MODEL.onnx (DWPose/RTMPose ONNX I/O) or CONFIG CHECKPOINT (mmpose)",
+    )
+    parser.add_argument(
+        "--det",
+        nargs="+",
+        metavar="DETECTOR",
+        help="person detector: DET.onnx (MMDeploy end2end or raw YOLOX) or CONFIG CHECKPOINT "
+        "(mmdet); optional with --boxes",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    parser.add_argument("--threshold", type=_unit_float, default=0.3,
-                        help="keypoint score threshold for the .npz (-1 below it) and the drawing (default 0.3)")
-    parser.add_argument("--det-threshold", type=_unit_float, default=0.3, help="person box score threshold")
+    parser.add_argument(
+        "--threshold",
+        type=_unit_float,
+        default=0.3,
+        help="keypoint score threshold for the .npz (-1 below it) and the drawing (default 0.3)",
+    )
+    parser.add_argument(
+        "--det-threshold",
+        type=_unit_float,
+        default=0.3,
+        help="person box score threshold, for detectors and scored --boxes (default 0.3)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--canvas", choices=("image", "black"), default="image",
-                        help="draw over the image, or on black (ControlNet style)")
+    parser.add_argument(
+        "--canvas",
+        choices=("image", "black"),
+        default="image",
+        help="draw over the image, or on black (ControlNet style)",
+    )
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
-    parser.add_argument("--batch-frames", type=_positive_int, default=8,
-                        help="video frames whose crops share one pose-model call (default 8)")
-    parser.add_argument("--max-frames", type=_positive_int, default=None, help="stop a video / webcam after N frames")
+    parser.add_argument(
+        "--batch-frames",
+        type=_positive_int,
+        default=8,
+        help="video frames whose crops share one pose-model call (default 8)",
+    )
+    parser.add_argument(
+        "--max-frames", type=_positive_int, default=None, help="stop a video / webcam after N frames"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``dwpose predict``; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    silence_opencv_logging()
     kind, source = classify_input(args.input)
     check_device(args.device)
     if args.det is None and args.boxes is None:
@@ -70,14 +101,16 @@ def run(args: argparse.Namespace) -> int:
     pose_model = load_pose_model(args.pose, args.device)
     detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
     pipeline = TopDownPipeline(pose_model, detector)
-    opts = PredictOptions(args.out, args.threshold, args.canvas, boxes, args.batch_frames, args.max_frames)
+    opts = PredictOptions(
+        args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)
         print(f"{source.name}: {len(result)} person(s) -> {args.out}")
     elif kind == "folder":
         done = predict_folder(pipeline, source, opts)
-        print(f"{done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / 'results_coco_wholebody.json'})")
+        print(f"{done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / COCO_RESULTS})")
     else:
         frames = predict_video(pipeline, source, opts)
         print(f"{frames} frame(s) -> {args.out}")

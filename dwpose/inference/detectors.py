@@ -22,13 +22,19 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from dwpose.inference.preprocess import to_blob
 from dwpose.inference.runtime import create_session
 
 PERSON_LABEL = 0
 YOLOX_STRIDES = (8, 16, 32)
 # MMDet RTMDet defaults, used when an end2end file comes without its pipeline.json.
-END2END_DEFAULTS = {"size": (640, 640), "mean": (103.53, 116.28, 123.675), "std": (57.375, 57.12, 58.395),
-                    "to_rgb": False, "pad_value": 114.0}  # fmt: skip
+END2END_DEFAULTS = {
+    "size": (640, 640),
+    "mean": (103.53, 116.28, 123.675),
+    "std": (57.375, 57.12, 58.395),
+    "to_rgb": False,
+    "pad_value": 114.0,
+}
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
@@ -71,7 +77,7 @@ def letterbox(image: np.ndarray, size: Tuple[int, int], pad_value: float = 114.0
 
 
 def detect_layout(output_shapes: Sequence[Sequence], output_names: Sequence[str]) -> str:
-    """``"end2end"`` (``dets`` + ``labels``) or ``"yolox"`` (one ``(1, A, 5 + C)`` output); else ValueError."""
+    """``"end2end"`` (``dets`` + ``labels``) or ``"yolox"`` (a ``(1, A, 5 + C)`` head), else ValueError."""
     if len(output_names) == 2 and output_shapes[0] and len(output_shapes[0]) == 3:
         last = output_shapes[0][-1]
         if not isinstance(last, int) or last == 5:
@@ -84,15 +90,6 @@ def detect_layout(output_shapes: Sequence[Sequence], output_names: Sequence[str]
         f"unrecognised detector outputs {list(output_names)} {list(map(list, output_shapes))}: expected an "
         "MMDeploy end2end export (dets (B,N,5), labels (B,N)) or a raw YOLOX head (1, A, 5+classes)"
     )
-
-
-def _to_blob(image: np.ndarray, mean=None, std=None, to_rgb: bool = False) -> np.ndarray:
-    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32, optionally channel-swapped and normalised."""
-    x = image[..., ::-1] if to_rgb else image
-    x = x.astype(np.float32)
-    if mean is not None:
-        x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
 def _finish(boxes: np.ndarray, scores: np.ndarray, image_shape: Tuple[int, ...]) -> np.ndarray:
@@ -128,7 +125,7 @@ class YoloxOnnxDetector:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """BGR uint8 ``(H, W, 3)`` -> ``(M, 5)`` person boxes ``x1, y1, x2, y2, score`` in image pixels."""
         canvas, ratio = letterbox(image, self.input_size)
-        pred = self.session.run(None, {self.input_name: _to_blob(canvas)})[0][0]
+        pred = self.session.run(None, {self.input_name: to_blob(canvas[None])})[0][0]
         if pred.shape[0] != self._grid.shape[0]:
             raise ValueError(f"YOLOX output has {pred.shape[0]} anchors, expected {self._grid.shape[0]}")
         scores = pred[:, 4] * pred[:, 5 + PERSON_LABEL]
@@ -154,7 +151,7 @@ class End2EndOnnxDetector:
         """BGR uint8 ``(H, W, 3)`` -> ``(M, 5)`` person boxes ``x1, y1, x2, y2, score`` in image pixels."""
         cfg = self.cfg
         canvas, ratio = letterbox(image, cfg["size"], cfg["pad_value"])
-        blob = _to_blob(canvas, cfg["mean"], cfg["std"], cfg["to_rgb"])
+        blob = to_blob(canvas[None], cfg["mean"], cfg["std"], cfg["to_rgb"])
         dets, labels = self.session.run(None, {self.input_name: blob})[:2]
         dets, labels = dets[0], labels[0]
         keep = (labels == PERSON_LABEL) & (dets[:, 4] > self.score_threshold)

@@ -12,14 +12,44 @@ from dwpose.inference.formats import FACE, LEFT_HAND, RIGHT_HAND, coco133_to_ope
 
 # OpenPose-18 limbs (0-based slots of formats.OPENPOSE18_FROM_COCO), ControlNet's order and colours.
 BODY_LIMBS: Tuple[Tuple[int, int], ...] = (
-    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10),
-    (1, 11), (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17),
-)  # fmt: skip
+    (1, 2),
+    (1, 5),
+    (2, 3),
+    (3, 4),
+    (5, 6),
+    (6, 7),
+    (1, 8),
+    (8, 9),
+    (9, 10),
+    (1, 11),
+    (11, 12),
+    (12, 13),
+    (1, 0),
+    (0, 14),
+    (14, 16),
+    (0, 15),
+    (15, 17),
+)
 BODY_COLORS_RGB: Tuple[Tuple[int, int, int], ...] = (
-    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
-    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
-    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
-)  # fmt: skip
+    (255, 0, 0),
+    (255, 85, 0),
+    (255, 170, 0),
+    (255, 255, 0),
+    (170, 255, 0),
+    (85, 255, 0),
+    (0, 255, 0),
+    (0, 255, 85),
+    (0, 255, 170),
+    (0, 255, 255),
+    (0, 170, 255),
+    (0, 85, 255),
+    (0, 0, 255),
+    (85, 0, 255),
+    (170, 0, 255),
+    (255, 0, 255),
+    (255, 0, 170),
+    (255, 0, 85),
+)
 # 21-point hand: wrist 0, then 4 joints per finger (thumb 1-4 ... little 17-20).
 HAND_EDGES: Tuple[Tuple[int, int], ...] = tuple(
     (0 if j == 0 else 1 + 4 * f + j - 1, 1 + 4 * f + j) for f in range(5) for j in range(4)
@@ -63,7 +93,11 @@ def _draw_hand(canvas: np.ndarray, hand: np.ndarray, scores: np.ndarray, thr: fl
 
 
 def draw_poses(
-    image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, threshold: float = 0.3, canvas: str = "image"
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    threshold: float = 0.3,
+    canvas: str = "image",
 ) -> np.ndarray:
     """Draw body (OpenPose-18 skeleton), hands and face of every person.
 

@@ -1,4 +1,4 @@
-"""Top-down whole-body pose: person boxes -> affine crops -> one batched pose-model call -> image keypoints."""
+"""Top-down whole-body pose: person boxes -> affine crops -> one batched pose call -> image keypoints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, warp_crops
+from dwpose.inference.preprocess import to_blob
 from dwpose.inference.simcc import decode_simcc
 
 Detector = Callable[[np.ndarray], np.ndarray]  # BGR uint8 (H, W, 3) -> (M, 5) x1, y1, x2, y2, score
@@ -40,10 +41,7 @@ def normalize_crops(crops: np.ndarray, mean: Sequence[float], std: Sequence[floa
     ``mean`` / ``std`` are in RGB order (MMPose's ``PoseDataPreprocessor`` with ``bgr_to_rgb=True``):
     the channel swap happens before normalising, which the Cog wrapper got wrong.
     """
-    rgb = crops[..., ::-1].astype(np.float32)
-    rgb -= np.asarray(mean, dtype=np.float32)
-    rgb *= 1.0 / np.asarray(std, dtype=np.float32)
-    return np.ascontiguousarray(rgb.transpose(0, 3, 1, 2))
+    return to_blob(crops, mean, std, swap_rb=True)
 
 
 def clean_boxes(boxes: Optional[np.ndarray]) -> np.ndarray:
@@ -105,7 +103,9 @@ class TopDownPipeline:
             crops.append(warp_crops(img, c, s, model.input_size))
             centers.append(c)
             scales.append(s)
-        keypoints, scores = self._estimate(np.concatenate(crops), np.concatenate(centers), np.concatenate(scales))
+        keypoints, scores = self._estimate(
+            np.concatenate(crops), np.concatenate(centers), np.concatenate(scales)
+        )
         results, start = [], 0
         for img, b in zip(images, per_image):
             end = start + len(b)
@@ -114,7 +114,9 @@ class TopDownPipeline:
             start = end
         return results
 
-    def _estimate(self, crops: np.ndarray, centers: np.ndarray, scales: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _estimate(
+        self, crops: np.ndarray, centers: np.ndarray, scales: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """``(N, H, W, 3)`` BGR crops -> ``(N, K, 2)`` image keypoints and ``(N, K)`` scores."""
         model = self.pose_model
         if len(crops) == 0:

@@ -58,14 +58,19 @@ class OnnxPoseModel:
             )
 
     def __call__(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """``(N, 3, H, W)`` float32 normalised RGB crops -> ``simcc_x`` ``(N, K, Wx)``, ``simcc_y`` ``(N, K, Wy)``."""
+        """``(N, 3, H, W)`` float32 normalised RGB crops -> ``simcc_x (N, K, Wx)``, ``simcc_y (N, K, Wy)``."""
         if self.fixed_batch is None or self.fixed_batch == len(batch):
             simcc_x, simcc_y = self.session.run(self.output_names, {self.input_name: batch})[:2]
             return simcc_x, simcc_y
         if self.fixed_batch != 1:
-            raise ValueError(f"pose model {self.path} has a fixed batch of {self.fixed_batch}; export it with "
-                             "a dynamic batch axis or a batch of 1")
-        outs = [self.session.run(self.output_names, {self.input_name: batch[i : i + 1]}) for i in range(len(batch))]
+            raise ValueError(
+                f"pose model {self.path} has a fixed batch of {self.fixed_batch}; export it with "
+                "a dynamic batch axis or a batch of 1"
+            )
+        outs = [
+            self.session.run(self.output_names, {self.input_name: batch[i : i + 1]})
+            for i in range(len(batch))
+        ]
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 

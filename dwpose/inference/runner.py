@@ -36,12 +36,19 @@ class PredictOptions:
     threshold: float = 0.3
     canvas: str = "image"
     boxes: Optional[BoxTable] = None
+    det_threshold: float = 0.3
     batch_frames: int = 8
     max_frames: Optional[int] = None
 
 
-def write_results(out_dir: Path, stem: str, image: np.ndarray, result: PoseResult, opts: PredictOptions,
-                  picture: bool = True) -> None:  # fmt: skip
+def write_results(
+    out_dir: Path,
+    stem: str,
+    image: np.ndarray,
+    result: PoseResult,
+    opts: PredictOptions,
+    picture: bool = True,
+) -> None:
     """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses."""
     write_cog_npz(out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold)
     write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores)
@@ -52,9 +59,9 @@ def write_results(out_dir: Path, stem: str, image: np.ndarray, result: PoseResul
 
 def _boxes_for(opts: PredictOptions, path: Path, has_detector: bool) -> Optional[np.ndarray]:
     boxes = opts.boxes.lookup(path) if opts.boxes is not None else None
-    if boxes is None and opts.boxes is not None and not has_detector:
-        return np.zeros((0, 5), np.float32)  # the boxes file names no person in this image
-    return boxes
+    if boxes is None:  # the detector runs, or (no detector) the boxes file names nobody here
+        return None if has_detector or opts.boxes is None else np.zeros((0, 5), np.float32)
+    return boxes[boxes[:, 4] > opts.det_threshold]
 
 
 def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
@@ -66,12 +73,17 @@ def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -
 
 
 def assign_image_ids(paths: Sequence[Path]) -> Dict[str, int]:
-    """COCO image ids: the numeric stems (``000000000785.jpg`` -> 785) when all are numeric and distinct,
-    otherwise 1, 2, ... in file order. Returns ``{file name: id}``."""
-    stems = [p.stem for p in paths]
-    if all(s.isdigit() for s in stems) and len({int(s) for s in stems}) == len(stems):
-        return {p.name: int(p.stem) for p in paths}
-    return {p.name: i + 1 for i, p in enumerate(paths)}
+    """COCO image ids ``{file name: id}``: a numeric stem gives its number (``000000000785.jpg`` -> 785);
+    other files get ids after the largest of those, in file order. Clashing numeric stems (``1.jpg``,
+    ``01.png``) fall back to 1, 2, ... for every file."""
+    numeric = {p.name: int(p.stem) for p in paths if p.stem.isdigit()}
+    if len(set(numeric.values())) != len(numeric):
+        numeric = {}
+    ids, next_id = dict(numeric), max(numeric.values(), default=0) + 1
+    for p in paths:
+        if p.name not in ids:
+            ids[p.name], next_id = next_id, next_id + 1
+    return {p.name: ids[p.name] for p in paths}
 
 
 def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions) -> int:
@@ -90,8 +102,10 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
         except (ValueError, OSError) as exc:
             tqdm.write(f"skipped {path.name}: {exc}", file=sys.stderr)
             continue
-        coco += [coco_wholebody_result(ids[path.name], k, s, b)
-                 for k, s, b in zip(result.keypoints, result.scores, result.box_scores)]  # fmt: skip
+        coco += [
+            coco_wholebody_result(ids[path.name], k, s, b)
+            for k, s, b in zip(result.keypoints, result.scores, result.box_scores)
+        ]
         done += 1
     if done == 0:
         raise ValueError(f"none of the {len(paths)} images in {folder} could be processed")
@@ -135,10 +149,14 @@ def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: Pre
     try:
         with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
             for frames in iter_frame_chunks(cap, opts.batch_frames, opts.max_frames):
-                writer = writer or AtomicVideoWriter(opts.out_dir / f"{stem}_pose.mp4", fps, frames[0].shape[1::-1])
+                writer = writer or AtomicVideoWriter(
+                    opts.out_dir / f"{stem}_pose.mp4", fps, frames[0].shape[1::-1]
+                )
                 for frame, result in zip(frames, pipeline.predict_batch(frames)):
                     write_results(opts.out_dir / stem, f"{index:06d}", frame, result, opts, picture=False)
-                    writer.write(draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas))
+                    writer.write(
+                        draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas)
+                    )
                     index += 1
                 bar.update(len(frames))
     finally:

@@ -38,7 +38,9 @@ def _providers(device: str) -> Sequence[object]:
     return ["CPUExecutionProvider"]
 
 
-def create_session(path: os.PathLike | str, device: str = "cpu", threads: Optional[int] = None, what: str = "model"):
+def create_session(
+    path: os.PathLike | str, device: str = "cpu", threads: Optional[int] = None, what: str = "model"
+):
     """Open an ONNX file with onnxruntime.
 
     Args:

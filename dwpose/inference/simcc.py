@@ -32,7 +32,9 @@ def decode_simcc(
         (array([[[3., 1.]]], dtype=float32), array([[0.5]], dtype=float32))
     """
     if simcc_x.ndim != 3 or simcc_y.ndim != 3 or simcc_x.shape[:2] != simcc_y.shape[:2]:
-        raise ValueError(f"SimCC outputs must be (N, K, W) and (N, K, H), got {simcc_x.shape}, {simcc_y.shape}")
+        raise ValueError(
+            f"SimCC outputs must be (N, K, W) and (N, K, H), got {simcc_x.shape}, {simcc_y.shape}"
+        )
     if split_ratio is None:
         if input_size is None:
             raise ValueError("decode_simcc needs split_ratio or input_size")

@@ -6,7 +6,10 @@ without allocating it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import sys
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple, Union
 
@@ -33,7 +36,11 @@ def _jpeg_size(f) -> Optional[Tuple[int, int]]:
         length = struct.unpack(">H", seg)[0]
         if marker[1] in _JPEG_SOF:
             data = f.read(5)
-            return (struct.unpack(">H", data[3:5])[0], struct.unpack(">H", data[1:3])[0]) if len(data) == 5 else None
+            return (
+                (struct.unpack(">H", data[3:5])[0], struct.unpack(">H", data[1:3])[0])
+                if len(data) == 5
+                else None
+            )
         f.seek(length - 2, 1)
 
 
@@ -65,8 +72,10 @@ def read_image(path: Union[str, Path], max_pixels: int = MAX_PIXELS) -> np.ndarr
         raise FileNotFoundError(f"image {path} does not exist")
     size = image_size_from_header(path)
     if size is not None and size[0] * size[1] > max_pixels:
-        raise ValueError(f"image {path} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
-                         f"the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
+        raise ValueError(
+            f"image {path} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
+            f"the {max_pixels / 1e6:.0f} megapixel limit; resize it first"
+        )
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
@@ -103,23 +112,48 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
         return "video", path
     if suffix in IMAGE_EXTS or image_size_from_header(path) is not None:
         return "image", path
-    raise ValueError(f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTS)}), "
-                     f"a video ({', '.join(VIDEO_EXTS)}), a folder or a webcam index")
+    raise ValueError(
+        f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTS)}), "
+        f"a video ({', '.join(VIDEO_EXTS)}), a folder or a webcam index"
+    )
 
 
-def open_video(source: Union[Path, int]) -> "cv2.VideoCapture":
+def silence_opencv_logging() -> None:
+    """Mute OpenCV's own warnings (``[ WARN:0] ... readHeader``): callers report failures themselves."""
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+@contextlib.contextmanager
+def native_stderr_muted() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null meanwhile (FFmpeg prints "moov atom not found" from C)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def open_video(source: Union[Path, int]) -> cv2.VideoCapture:
     """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read it."""
     target = source if isinstance(source, int) else str(source)
-    cap = cv2.VideoCapture(target)
-    ok = cap.isOpened() and cap.read()[0]
-    cap.release()
+    with native_stderr_muted():
+        cap = cv2.VideoCapture(target)
+        ok = cap.isOpened() and cap.read()[0]
+        cap.release()
     if not ok:
         what = f"webcam {source}" if isinstance(source, int) else f"video {source}"
         raise ValueError(f"cannot open {what}: OpenCV could not read a frame from it")
     return cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
 
 
-def iter_frame_chunks(cap: "cv2.VideoCapture", chunk: int, max_frames: Optional[int] = None) -> Iterator[List[np.ndarray]]:
+def iter_frame_chunks(
+    cap: cv2.VideoCapture, chunk: int, max_frames: Optional[int] = None
+) -> Iterator[List[np.ndarray]]:
     """Yield lists of up to ``chunk`` BGR frames until the stream ends (or ``max_frames``)."""
     frames: List[np.ndarray] = []
     count = 0

@@ -7,6 +7,7 @@ not a warning followed by random predictions.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -29,11 +30,15 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     try:
         cfg = Config.fromfile(str(config))
     except Exception as exc:  # syntax errors, missing _base_ files, failed custom_imports
-        raise ValueError(f"cannot read config {config}: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+        raise ValueError(
+            f"cannot read config {config}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        ) from exc
     model = cfg.get("model")
     if not model or "backbone" not in model or "head" not in model or "input_size" not in model.head:
-        raise ValueError(f"config {config} does not describe a top-down pose model with a SimCC head "
-                         "(model.backbone, model.head.input_size)")
+        raise ValueError(
+            f"config {config} does not describe a top-down pose model with a SimCC head "
+            "(model.backbone, model.head.input_size)"
+        )
     model.backbone.init_cfg = None
     model.pop("train_cfg", None)
     if input_size is not None:
@@ -72,11 +77,11 @@ def _read_state_dict(checkpoint: Path) -> Dict[str, Any]:
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not state:
         raise ValueError(f"checkpoint {checkpoint} holds no state_dict")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
+    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
 def _sample(keys: list) -> str:
-    return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+    return ", ".join(keys[:2]) + (", ..." if len(keys) > 2 else "")
 
 
 def load_weights(model, checkpoint: str | Path, config_name: str = "the config") -> None:
@@ -91,27 +96,38 @@ def load_weights(model, checkpoint: str | Path, config_name: str = "the config")
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     state = _read_state_dict(checkpoint)
     if any(k.startswith(("student.", "teacher.")) for k in state):
-        raise ValueError(f"checkpoint {checkpoint} is a distillation checkpoint (student./teacher. keys): "
-                         "convert it with pth_transfer.py first")
+        raise ValueError(
+            f"checkpoint {checkpoint} is a distillation checkpoint (student./teacher. keys): "
+            "convert it with pth_transfer.py first"
+        )
     own = model.state_dict()
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
-    reshaped = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
-                if k in state and tuple(state[k].shape) != tuple(v.shape)]  # fmt: skip
-    if missing or unexpected or reshaped:
-        raise ValueError(
-            f"checkpoint {checkpoint} does not match {config_name}: {len(missing)} missing keys ({_sample(missing)}), "
-            f"{len(unexpected)} unexpected ({_sample(unexpected)}), {len(reshaped)} of another shape "
-            f"({_sample(reshaped)})"
-        )
+    reshaped = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    problems = [
+        f"{len(keys)} {what} ({_sample(keys)})"
+        for keys, what in ((reshaped, "of another shape"), (missing, "missing"), (unexpected, "unexpected"))
+        if keys
+    ]
+    if problems:
+        raise ValueError(f"checkpoint {checkpoint} does not match {config_name}: keys {'; '.join(problems)}")
     model.load_state_dict(state, strict=False)
 
 
 class TorchPoseModel:
     """An mmpose top-down SimCC model (RTMPose / DWPose) run by PyTorch; same interface as OnnxPoseModel."""
 
-    def __init__(self, config: str | Path, checkpoint: Optional[str | Path], device: str = "cpu",
-                 input_size: Optional[Tuple[int, int]] = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: str | Path,
+        checkpoint: Optional[str | Path],
+        device: str = "cpu",
+        input_size: Optional[Tuple[int, int]] = None,
+    ) -> None:
         import torch
 
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -133,9 +149,10 @@ class TorchPoseModel:
         return self.model.head.forward(self.model.extract_feat(batch))
 
     def __call__(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """``(N, 3, H, W)`` float32 normalised RGB crops -> ``simcc_x`` ``(N, K, Wx)``, ``simcc_y`` ``(N, K, Wy)``."""
+        """``(N, 3, H, W)`` float32 normalised RGB crops -> ``simcc_x (N, K, Wx)``, ``simcc_y (N, K, Wy)``."""
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # mmdet's CSPNeXt: torch.cuda.amp.autocast
             simcc_x, simcc_y = self.forward(torch.from_numpy(batch).to(self.device))
         return simcc_x.float().cpu().numpy(), simcc_y.float().cpu().numpy()

@@ -74,7 +74,7 @@ def write_cog_npz(
 
 
 def openpose_json(keypoints: np.ndarray, scores: np.ndarray) -> dict:
-    """OpenPose JSON ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores."""
+    """OpenPose ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores."""
     people = [openpose_json_person(k, s) for k, s in zip(keypoints, scores)]
     return {"version": OPENPOSE_JSON_VERSION, "people": people}
 

@@ -10,11 +10,17 @@ import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
-from dwpose.engine.checkpoint import atomic_save, find_resumable_checkpoint, load_checkpoint_file
+from dwpose.engine.checkpoint import (
+    atomic_save,
+    buffers_to_plain,
+    find_resumable_checkpoint,
+    load_checkpoint_file,
+    plain_to_buffers,
+)
 
 
 def _mmengine_like_checkpoint() -> dict:
-    hub = {"log_scalars": {"train/loss": HistoryBuffer([1.0, 0.5], [1, 1])},
+    hub = {"log_scalars": buffers_to_plain({"train/loss": HistoryBuffer([1.0, 0.5], [1, 1])}),
            "runtime_info": {"iter": np.int64(7), "dataset_meta": {"sigmas": np.ones(133, np.float32)}}}
     return {"meta": {"epoch": 1, "iter": 7, "dataset_meta": {"flip": np.arange(133)}},
             "state_dict": {"w": torch.ones(3)}, "message_hub": hub,
@@ -26,8 +32,17 @@ def test_mmengine_style_checkpoint_loads_weights_only(tmp_path):
     atomic_save(_mmengine_like_checkpoint(), path)
     ckpt = load_checkpoint_file(path)
     assert ckpt["meta"]["iter"] == 7
-    assert isinstance(ckpt["message_hub"]["log_scalars"]["train/loss"], HistoryBuffer)
+    buf = plain_to_buffers(ckpt["message_hub"]["log_scalars"])["train/loss"]
+    assert isinstance(buf, HistoryBuffer)
+    assert buf.mean() == pytest.approx(0.75) and buf.current() == pytest.approx(0.5)
     np.testing.assert_array_equal(ckpt["meta"]["dataset_meta"]["flip"], np.arange(133))
+
+
+def test_raw_history_buffer_is_not_loadable_weights_only(tmp_path):
+    # the reason for the conversion: MMEngine's own pickle of a buffer needs `getattr`
+    torch.save({"b": HistoryBuffer([1.0], [1])}, tmp_path / "raw.pth")
+    with pytest.raises(ValueError, match="not a safe torch checkpoint"):
+        load_checkpoint_file(tmp_path / "raw.pth")
 
 
 class _Evil:

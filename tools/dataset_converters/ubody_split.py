@@ -28,7 +28,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="test list(s) that define val: intra_scene (default, as DWPose / mmpose), inter_scene, or both",
     )
     parser.add_argument(
-        "--no-image-check", action="store_true", help="keep annotations whose frame PNG is missing under images/"
+        "--no-image-check",
+        action="store_true",
+        help="keep annotations whose frame PNG is missing under images/",
     )
     args = parser.parse_args(argv)
     try:

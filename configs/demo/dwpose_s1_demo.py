@@ -1,0 +1,21 @@
+# Miniature DWPose stage 1 on the synthetic demo data (128x96): demo teacher (CSPNeXt s-size,
+# frozen) -> demo student (t-size). Same losses and weights as the full recipe:
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)
+#   L_fea: alpha 7e-5, 1x1 conv 384 -> 512 channels; L_logit: weight 0.1, beta 10.
+# Train:  python tools/train.py configs/demo/dwpose_s1_demo.py \
+#             --cfg-options model.teacher_ckpt=<trained demo teacher, plain checkpoint>
+# Export: python pth_transfer.py <best checkpoint of this run> work_dirs/demo/dwpose-student_stage1.pth
+_base_ = ['./rtmpose-student_demo.py']
+
+model = dict(
+    _delete_=True,
+    type='TwoStageDistiller',
+    stage=1,
+    teacher_cfg='{{fileDirname}}/rtmpose-teacher_demo.py',
+    teacher_ckpt='work_dirs/demo/rtmpose-teacher_demo.pth',
+    student_cfg='{{fileDirname}}/rtmpose-student_demo.py',
+    feature_alpha=7e-5,
+    logit_weight=0.1,
+)
+optim_wrapper = dict(clip_grad=dict(max_norm=1.0, norm_type=2))
+custom_hooks = _base_.custom_hooks + [dict(type='FrozenTeacherEMAHook')]

@@ -1,0 +1,29 @@
+# DWPose stage 1 on COCO-WholeBody + UBody at 384x288:
+# RTMPose-x teacher (frozen) -> RTMPose-l student.
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last backbone stage;
+#             align = 1x1 conv 1024 -> 1280 channels (with bias), trained with the student
+#   L_logit = logit_weight * (KL_x + KL_y) / K, beta = 10 (the student head loss's beta)
+# Train:   python tools/train.py \
+#              configs/distiller/ubody/s1_dis/rtmpose_x_dis_l__coco-ubody-384x288.py \
+#              --cfg-options model.teacher_ckpt=/path/to/teacher.pth
+# Export:  python pth_transfer.py work_dirs/rtmpose_x_dis_l__coco-ubody-384x288/best_*.pth \
+#              work_dirs/rtmpose_x_dis_l__coco-ubody-384x288/dwpose-l_stage1.pth
+# Data, optimizer, 270-epoch schedule, EMA and pipeline switch come from the student's config.
+_base_ = ['../../../wholebody_2d_keypoint/rtmpose/ubody/rtmpose-l_8xb32-270e_coco-ubody-wholebody-384x288.py']  # noqa: E501
+
+plain_configs = '{{fileDirname}}/../../../wholebody_2d_keypoint/rtmpose/ubody/'
+
+model = dict(
+    _delete_=True,
+    type='TwoStageDistiller',
+    stage=1,
+    teacher_cfg=plain_configs + 'rtmpose-x_8xb32-270e_coco-ubody-wholebody-384x288.py',
+    teacher_ckpt='checkpoints/rtmpose-x_coco-ubody-384x288.pth',
+    student_cfg=plain_configs + 'rtmpose-l_8xb32-270e_coco-ubody-wholebody-384x288.py',
+    feature_alpha=7e-5,
+    logit_weight=0.1,
+)
+optim_wrapper = dict(clip_grad=dict(max_norm=1.0, norm_type=2))
+# the EMA hook must not average the frozen teacher (see dwpose/distiller/hooks.py)
+custom_hooks = _base_.custom_hooks + [dict(type='FrozenTeacherEMAHook')]

@@ -1,0 +1,220 @@
+"""``TwoStageDistiller``: DWPose's two-stage distillation as one MMPose model (DWPOSE_SPEC.md s. 3).
+
+Stage 1: a frozen teacher and a student see the same batch;
+``L = L_gt + (1 - e/E) * (L_fea + L_logit)`` with e the 0-based epoch and E the run's max epochs
+(both read from MMEngine's message hub, which the runner's ``RuntimeInfoHook`` keeps current).
+Stage 2: a fresh student head learns, on the frozen teacher backbone's features, to reproduce the
+teacher head's logits: ``L = L_logit``; no student backbone, no ground-truth term, no decay.
+In every mode the distiller predicts what the exported model (``pth_transfer.py``) predicts:
+student backbone + head in stage 1, teacher backbone + student head in stage 2.
+
+The teacher is frozen for the whole run: no gradients, eval mode through every ``train()`` call
+(its BatchNorm statistics never move), forward under ``torch.inference_mode``. For speed, training
+targets come from a BatchNorm-folded copy of it (``fold_teacher_bn``).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import MessageHub, print_log
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from mmpose.evaluation.functional import simcc_pck_accuracy
+from mmpose.registry import MODELS
+from mmpose.utils.tensor_utils import to_numpy
+from torch import Tensor, nn
+
+from dwpose.distiller import hooks as _hooks  # noqa: F401  registers FrozenTeacherEMAHook
+from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
+from dwpose.distiller.submodels import (FoldedCopy, build_pose_model, load_model_config,
+                                        load_weights_strict)
+
+Feats = Tuple[Tensor, ...]
+Logits = Tuple[Tensor, Tensor]
+
+
+@MODELS.register_module()
+class TwoStageDistiller(BaseModel):
+    """Teacher -> student distillation for RTMPose-style top-down models (SimCC heads).
+
+    Args:
+        teacher_cfg: absolute or ``mmpose::`` path of the teacher's pose config (distiller configs
+            write ``'{{fileDirname}}/...'``, i.e. relative to themselves).
+        student_cfg: the student's pose config, same conventions. In stage 2 only its head is built.
+        teacher_ckpt: plain pose checkpoint of the teacher, loaded strictly. ``None`` keeps a
+            random teacher (with a warning): only for checking that a config builds.
+        stage: 1 (student backbone + head; ground truth + decaying distillation) or 2 (student head
+            on the teacher backbone; logit distillation only).
+        feature_alpha: weight ``alpha`` of the feature loss on the last backbone stage; 0 disables
+            it. Student features go through a 1x1 conv (with bias) when the channel counts
+            differ, and are compared directly when they are equal. Must be 0 in stage 2, where
+            the student has no backbone of its own.
+        logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
+        labelled_only: distil only keypoints with a positive target weight (reference: all).
+        fold_teacher_bn: compute training targets with a BatchNorm-folded copy of the teacher
+            (faster; equal up to float rounding). Predictions always use the teacher itself.
+        data_preprocessor: defaults to the student config's.
+        init_cfg: MMEngine init config of the wrapper (the student and align conv init themselves).
+    """
+
+    def __init__(self, teacher_cfg: str, student_cfg: str, teacher_ckpt: Optional[str], stage: int,
+                 feature_alpha: float, logit_weight: float, labelled_only: bool = False,
+                 fold_teacher_bn: bool = True, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if stage not in (1, 2):
+            raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+        if stage == 2 and feature_alpha:
+            raise ValueError("stage 2 has no student backbone, so feature_alpha must be 0 "
+                             f"(got {feature_alpha})")
+        t_cfg, s_cfg = load_model_config(teacher_cfg), load_model_config(student_cfg)
+        if t_cfg.model.get("data_preprocessor") != s_cfg.model.get("data_preprocessor"):
+            raise ValueError(f"teacher and student configs preprocess images differently "
+                             f"({teacher_cfg} vs {student_cfg}); they must see the same input tensor")
+        with DefaultScope.overwrite_default_scope("mmpose"):  # PoseDataPreprocessor lives there
+            super().__init__(data_preprocessor=data_preprocessor or s_cfg.model.data_preprocessor,
+                             init_cfg=init_cfg)
+        self.stage = stage
+        self.feature_alpha = float(feature_alpha)
+        self.logit_weight = float(logit_weight)
+        self.labelled_only = labelled_only
+        self.fold_teacher_bn = fold_teacher_bn
+        self._folded_teacher = FoldedCopy()
+
+        self.teacher = build_pose_model(t_cfg.model, use_sync_bn=False)
+        if teacher_ckpt:
+            load_weights_strict(self.teacher, teacher_ckpt, teacher_cfg)
+        else:
+            print_log("TwoStageDistiller: no teacher_ckpt, the teacher is RANDOM (only good for "
+                      "checking that a config builds)", logger="current", level=30)
+        self.teacher.requires_grad_(False).eval()
+
+        self.student = build_pose_model(s_cfg.model, use_sync_bn=torch.cuda.is_available())
+        if stage == 2:  # the exported model is teacher backbone (+ neck) + student head
+            self.student.backbone = None
+            if self.student.with_neck:
+                self.student.neck = None
+        self._check_compatible()
+        self.align = self._build_align() if self.feature_alpha > 0 else None
+
+    def _check_compatible(self) -> None:
+        """Same codec on both sides; in stage 2 the student head must take the teacher's features."""
+        t_head, s_head = self.teacher.head, self.student.head
+        for attr in ("out_channels", "input_size", "simcc_split_ratio"):
+            if getattr(t_head, attr, None) != getattr(s_head, attr, None):
+                raise ValueError(f"teacher and student heads differ in {attr}: "
+                                 f"{getattr(t_head, attr, None)} vs {getattr(s_head, attr, None)}")
+        if self.stage == 2 and t_head.in_channels != s_head.in_channels:
+            raise ValueError(f"stage 2: the student head takes {s_head.in_channels} channels but the "
+                             f"teacher backbone gives {t_head.in_channels}")
+
+    def _build_align(self) -> nn.Module:
+        """1x1 conv (with bias) from student to teacher channels, or identity when they agree."""
+        c_s, c_t = self.student.head.in_channels, self.teacher.head.in_channels
+        return nn.Conv2d(c_s, c_t, kernel_size=1) if c_s != c_t else nn.Identity()
+
+    # ---- frozen teacher ------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "TwoStageDistiller":
+        """Set train/eval mode on the student and align conv; the teacher always stays in eval."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Initialise the student and the align conv; the (loaded) teacher is left untouched."""
+        self.student.init_weights()
+        if isinstance(self.align, nn.Conv2d):
+            self.align.reset_parameters()
+
+    def _teacher_forward(self, inputs: Tensor) -> Tuple[Feats, Logits]:
+        """Teacher features (N, C_t, h, w) per stage and SimCC logits (N, K, Wx), (N, K, Wy)."""
+        teacher = self._folded_teacher.get(self.teacher) if self.fold_teacher_bn else self.teacher
+        with torch.inference_mode():
+            feats = teacher.extract_feat(inputs)
+            logits = teacher.head(feats)
+        # clones are ordinary tensors, which autograd may save for backward
+        return tuple(f.clone() for f in feats), (logits[0].clone(), logits[1].clone())
+
+    # ---- forward modes -------------------------------------------------------------------------
+    def extract_feat(self, inputs: Tensor) -> Feats:
+        """Backbone features of the exported model: student's in stage 1, teacher's in stage 2."""
+        return (self.student if self.stage == 1 else self.teacher).extract_feat(inputs)
+
+    def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list] = None,
+                mode: str = "tensor") -> Union[Dict[str, Tensor], list, Logits]:
+        """MMEngine's entry point: ``mode`` is ``'loss'``, ``'predict'`` or ``'tensor'``.
+
+        Args:
+            inputs: preprocessed images, (N, 3, H, W) or a list of (3, H, W).
+            data_samples: ``PoseDataSample`` list (loss and predict modes).
+            mode: ``'tensor'`` returns the exported model's SimCC logits (N, K, Wx), (N, K, Wy).
+        """
+        if isinstance(inputs, list):
+            inputs = torch.stack(inputs)
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            if self.student.metainfo is not None:
+                for sample in data_samples:
+                    sample.set_metainfo(self.student.metainfo)
+            return self.predict(inputs, data_samples)
+        if mode == "tensor":
+            return self.student.head(self.extract_feat(inputs))
+        raise RuntimeError(f"invalid mode {mode!r}: use 'loss', 'predict' or 'tensor'")
+
+    def predict(self, inputs: Tensor, data_samples: list) -> list:
+        """Decoded keypoints of the exported model (flip test as the student config says)."""
+        test_cfg = self.student.test_cfg
+        feats = self.extract_feat(inputs)
+        if test_cfg.get("flip_test", False):
+            feats = [feats, self.extract_feat(inputs.flip(-1))]
+        preds = self.student.head.predict(feats, data_samples, test_cfg=test_cfg)
+        instances, fields = preds if isinstance(preds, tuple) else (preds, None)
+        return self.student.add_pred_to_datasample(instances, fields, data_samples)
+
+    # ---- losses --------------------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
+        """Losses of one batch, each under its own ``loss_*`` key (plus logged-only scalars)."""
+        t_feats, t_logits = self._teacher_forward(inputs)
+        s_feats = self.student.extract_feat(inputs) if self.stage == 1 else t_feats
+        s_logits = self.student.head(s_feats)
+        losses = self._gt_losses(s_logits, data_samples) if self.stage == 1 else {}
+        decay = self._distill_decay() if self.stage == 1 else 1.0
+        if self.align is not None:
+            fea = feature_distill_loss(self.align(s_feats[-1]), t_feats[-1], self.feature_alpha)
+            losses["loss_fea"] = decay * fea
+        kpt_weights = _gather(data_samples, "keypoint_weights") if self.labelled_only else None
+        beta = self.student.head.loss_module.beta
+        logit = logit_distill_loss(s_logits, t_logits, beta, self.logit_weight, kpt_weights)
+        losses["loss_logit"] = decay * logit
+        if self.stage == 1:
+            losses["distill_decay"] = inputs.new_tensor(decay)  # logged, not summed (no 'loss')
+        return losses
+
+    def _gt_losses(self, logits: Logits, data_samples: list) -> Dict[str, Tensor]:
+        """The student head's own SimCC loss and accuracy, from logits already computed."""
+        head = self.student.head
+        labels = (_gather(data_samples, "keypoint_x_labels"), _gather(data_samples, "keypoint_y_labels"))
+        weights = _gather(data_samples, "keypoint_weights")
+        _, acc, _ = simcc_pck_accuracy(output=to_numpy(logits), target=to_numpy(labels),
+                                       simcc_split_ratio=head.simcc_split_ratio,
+                                       mask=to_numpy(weights) > 0)
+        return {"loss_kpt": head.loss_module(logits, labels, weights),
+                "acc_pose": torch.tensor(acc, device=weights.device)}
+
+    @staticmethod
+    def _distill_decay() -> float:
+        """``1 - e/E`` from the message hub (the runner updates it before each epoch)."""
+        hub = MessageHub.get_current_instance()
+        epoch, max_epochs = hub.get_info("epoch"), hub.get_info("max_epochs")
+        if epoch is None or not max_epochs:
+            raise RuntimeError("stage-1 distillation decays with the epoch but the message hub has no "
+                               "'epoch'/'max_epochs' (train through an MMEngine runner, or set them "
+                               "with MessageHub.get_current_instance().update_info)")
+        return 1.0 - epoch / max_epochs
+
+
+def _gather(data_samples: Sequence, key: str) -> Tensor:
+    """Concatenate ``gt_instance_labels.<key>`` over the batch: (N, K) or (N, K, W)."""
+    return torch.cat([s.gt_instance_labels[key] for s in data_samples], dim=0)

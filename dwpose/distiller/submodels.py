@@ -1,0 +1,159 @@
+"""Building the distiller's teacher and student from their own config files.
+
+- Config paths are absolute (distiller configs write ``'{{fileDirname}}/...'``, which MMEngine
+  expands to the directory of the config file being parsed) or ``'mmpose::...'`` package paths;
+  a relative path is refused rather than resolved against the working directory.
+- The teacher checkpoint is loaded strictly, and a mismatch names the offending layer.
+- :func:`fold_batchnorm` gives an inference-only copy of a frozen network with every
+  conv -> BatchNorm pair of MMCV's ``ConvModule`` merged into the conv.
+"""
+
+from __future__ import annotations
+
+import copy
+import os.path as osp
+from typing import Dict, List, Mapping
+
+import torch
+from mmcv.cnn import ConvModule
+from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from dwpose.engine.checkpoint import load_checkpoint_file
+from dwpose.engine.device import replace_norm_type
+
+
+def load_model_config(path: str) -> Config:
+    """Load a pose-model config given by an absolute path or an ``mmpose::`` package path.
+
+    Args:
+        path: ``/abs/path/cfg.py`` (configs write ``'{{fileDirname}}/../x.py'``) or
+            ``'mmpose::wholebody_2d_keypoint/rtmpose/.../x.py'``.
+
+    Returns:
+        The parsed config; its ``custom_imports`` have been imported.
+    """
+    if "::" in path:
+        from mmengine.hub import get_config
+
+        cfg = get_config(path)
+    else:
+        if not osp.isabs(path):
+            raise ValueError(f"config path {path!r} is relative; write it relative to the distiller "
+                             "config as '{{fileDirname}}/...', or give an absolute or 'mmpose::' path")
+        if not osp.isfile(path):
+            raise FileNotFoundError(f"config {path} does not exist")
+        cfg = Config.fromfile(path)
+    if "model" not in cfg:
+        raise ValueError(f"config {path} has no `model`")
+    imports = cfg.get("custom_imports", {}).get("imports", [])
+    if imports:
+        import_modules_from_strings(imports)
+    return cfg
+
+
+def build_pose_model(model_cfg: Mapping, use_sync_bn: bool) -> nn.Module:
+    """Build a pose estimator from its ``model`` config in the mmpose scope.
+
+    Args:
+        model_cfg: the ``model`` entry of a pose config.
+        use_sync_bn: keep ``SyncBN`` layers; ``False`` builds plain BN instead (frozen teachers,
+            machines without CUDA, where SyncBN cannot run).
+    """
+    from mmengine.registry import DefaultScope
+    from mmpose.registry import MODELS
+
+    model_cfg = copy.deepcopy(dict(model_cfg))
+    if not use_sync_bn:
+        replace_norm_type(model_cfg, "SyncBN", "BN")
+    with DefaultScope.overwrite_default_scope("mmpose"):
+        return MODELS.build(model_cfg)
+
+
+def _describe_mismatch(expected: Dict[str, torch.Tensor], given: Dict[str, torch.Tensor]) -> List[str]:
+    """One line per mismatched key: wrong shapes first, then missing, then unexpected keys."""
+    lines = [f"layer '{k}' has shape {tuple(given[k].shape)} in the checkpoint but "
+             f"{tuple(expected[k].shape)} in the model"
+             for k in sorted(set(given) & set(expected)) if given[k].shape != expected[k].shape]
+    lines += [f"missing layer '{k}'" for k in sorted(set(expected) - set(given))]
+    lines += [f"unexpected layer '{k}'" for k in sorted(set(given) - set(expected))]
+    return lines
+
+
+def load_weights_strict(model: nn.Module, ckpt_path: str, cfg_path: str) -> None:
+    """Load a plain pose-model checkpoint into ``model``, refusing anything that does not fit.
+
+    Raises:
+        FileNotFoundError: ``ckpt_path`` does not exist.
+        ValueError: unreadable file, or keys / shapes that do not match ``model`` (the message names
+            the first mismatched layer and how many more there are).
+    """
+    ckpt = load_checkpoint_file(ckpt_path)
+    state = ckpt.get("state_dict", ckpt)
+    if state and all(k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not k.startswith("data_preprocessor.")}
+    problems = _describe_mismatch(model.state_dict(), state)
+    if problems:
+        hint = ""
+        if any(k.startswith(("teacher.", "student.")) for k in state):
+            hint = " (this is a distiller checkpoint: convert it with pth_transfer.py first)"
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValueError(f"checkpoint {ckpt_path} does not fit config {cfg_path}: "
+                         f"{problems[0]}{more}{hint}")
+    model.load_state_dict(state, strict=True)
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """An eval-mode copy of ``module`` with BatchNorm folded into the preceding conv.
+
+    Every MMCV ``ConvModule`` whose order runs conv before norm and whose norm is a BatchNorm gets
+    ``conv.weight * gamma / sqrt(var + eps)`` and a matching bias; its norm becomes ``Identity``.
+    Outputs equal ``module.eval()``'s up to float rounding. ``module`` itself is not changed.
+
+    Returns:
+        The folded copy, in eval mode, without gradients.
+    """
+    folded = copy.deepcopy(module).eval().requires_grad_(False)
+    for m in folded.modules():
+        if not (isinstance(m, ConvModule) and m.with_norm and isinstance(m.norm, _BatchNorm)):
+            continue
+        if m.order.index("conv") > m.order.index("norm") or not isinstance(m.conv, nn.Conv2d):
+            continue
+        m.conv = fuse_conv_bn_eval(m.conv, m.norm)
+        setattr(m, m.norm_name, nn.Identity())
+    return folded
+
+
+class FoldedCopy:
+    """Cache of :func:`fold_batchnorm` for a frozen module, rebuilt when the module's tensors change.
+
+    The cache key is each parameter's and buffer's storage address and in-place version counter,
+    so loading a checkpoint (``copy_``) or moving the module (``.to``) invalidates it. The cache is
+    neither copied (EMA's ``deepcopy``) nor pickled.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple = ()
+        self._module: nn.Module | None = None
+
+    @staticmethod
+    def _fingerprint(module: nn.Module) -> tuple:
+        tensors = [*module.parameters(), *module.buffers()]
+        return tuple((t.data_ptr(), t._version) for t in tensors)
+
+    def get(self, module: nn.Module) -> nn.Module:
+        """The folded copy of ``module`` as it is now."""
+        key = self._fingerprint(module)
+        if self._module is None or key != self._key:
+            self._module, self._key = fold_batchnorm(module), key
+        return self._module
+
+    def __deepcopy__(self, memo: dict) -> "FoldedCopy":
+        return FoldedCopy()
+
+    def __getstate__(self) -> dict:
+        return {"_key": (), "_module": None}

@@ -1,0 +1,148 @@
+"""Turn a distiller checkpoint into a plain pose-model checkpoint (``pth_transfer.py``).
+
+Stage 1: ``student.*`` -> ``*`` (teacher and align conv dropped).
+Stage 2: ``teacher.backbone.*`` -> ``backbone.*``, ``teacher.neck.*`` -> ``neck.*``,
+``student.head.*`` -> ``head.*`` (everything else dropped).
+
+The stage is read from the keys: a stage-2 ``TwoStageDistiller`` has no student backbone. mmpose's
+own ``DWPoseDistiller`` builds a full student in both stages; for its checkpoints the stage comes
+from ``two_dis`` in the config text MMEngine stores in ``meta``. The output holds ``meta`` (made of
+plain Python values, so ``torch.load(weights_only=True)`` reads it with no allow-list) and
+``state_dict`` only, and is written atomically. ``state_dict`` of an MMEngine checkpoint already
+holds the EMA weights (the EMA hook swaps them in at save time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections import OrderedDict
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+from torch import Tensor
+
+STAGE1_MAP = (("student.", ""),)
+STAGE2_MAP = (("teacher.backbone.", "backbone."), ("teacher.neck.", "neck."), ("student.head.", "head."))
+
+
+def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = None) -> int:
+    """1 or 2, from the keys of a distiller ``state_dict`` (and ``meta['cfg']`` for mmpose's).
+
+    Raises:
+        ValueError: not a distiller checkpoint, or the stage cannot be told.
+    """
+    keys = list(state_dict)
+    if not any(k.startswith("teacher.") for k in keys) or not any(k.startswith("student.") for k in keys):
+        raise ValueError("not a distiller checkpoint (it has no teacher.* and student.* weights); "
+                         "a plain pose checkpoint needs no conversion")
+    if not any(k.startswith("student.backbone.") for k in keys):
+        return 2
+    if not any(k.startswith("distill_losses.") for k in keys):
+        return 1
+    cfg_text = str((meta or {}).get("cfg", ""))
+    found = re.search(r"two_dis\s*=\s*(True|False)", cfg_text)
+    if found is None:
+        raise ValueError("mmpose DWPoseDistiller checkpoint without its config in meta: the stage "
+                         "cannot be told from the keys; pass two_dis explicitly")
+    return 2 if found.group(1) == "True" else 1
+
+
+def convert_state_dict(state_dict: Mapping[str, Tensor], stage: int) -> "OrderedDict[str, Tensor]":
+    """The plain-model ``state_dict`` of a distiller ``state_dict`` of the given stage.
+
+    Example:
+        >>> dict(convert_state_dict({'student.head.w': 1, 'teacher.head.w': 2, 'align.w': 3}, 1))
+        {'head.w': 1}
+    """
+    if stage not in (1, 2):
+        raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+    mapping = STAGE1_MAP if stage == 1 else STAGE2_MAP
+    out: OrderedDict[str, Tensor] = OrderedDict()
+    for key, value in state_dict.items():
+        for old, new in mapping:
+            if key.startswith(old):
+                out[new + key.removeprefix(old)] = value
+                break
+    if not out:
+        raise ValueError(f"no weights left after the stage-{stage} conversion")
+    return out
+
+
+def plain_python(obj: Any) -> Any:
+    """``obj`` with numpy arrays/scalars made lists/numbers and unknown objects made strings."""
+    if isinstance(obj, Mapping):
+        return {str(k): plain_python(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [plain_python(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(plain_python(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, (str, int, float, bool, Tensor)):
+        return obj
+    return str(obj)
+
+
+def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[Dict[str, Any], int]:
+    """Convert a loaded distiller checkpoint dict; returns ``({'meta', 'state_dict'}, stage)``.
+
+    Args:
+        ckpt: a checkpoint as MMEngine saves it (``state_dict``, ``meta``, ...).
+        two_dis: ``None`` detects the stage; ``True``/``False`` asserts stage 2/1 and fails if the
+            checkpoint says otherwise.
+    """
+    state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise ValueError("not an MMEngine checkpoint (no state_dict)")
+    meta = ckpt.get("meta") or {}
+    detected = detect_stage(state, meta)
+    mmpose_format = any(k.startswith("distill_losses.") for k in state)
+    if two_dis is not None:
+        wanted = 2 if two_dis else 1
+        if wanted != detected and not mmpose_format:
+            raise ValueError(f"--two_dis={two_dis} but this is a stage-{detected} distiller checkpoint "
+                             f"({'no' if detected == 2 else 'a'} student backbone); drop the flag")
+        detected = wanted
+    meta = dict(plain_python(meta), dwpose_transfer=dict(stage=detected))
+    return {"meta": meta, "state_dict": convert_state_dict(state, detected)}, detected
+
+
+def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None) -> str:
+    """Read distiller checkpoint ``src``, write the plain checkpoint ``dst``; returns the stage.
+
+    Returns:
+        ``'stage1'`` or ``'stage2'``.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist.
+        ValueError: unreadable, truncated or non-distiller input, or a contradicting ``two_dis``.
+    """
+    from dwpose.engine.checkpoint import atomic_save, load_checkpoint_file
+
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise ValueError("output path equals the input path; write the plain model elsewhere")
+    out, stage = convert_checkpoint(load_checkpoint_file(src), two_dis)
+    atomic_save(out, dst)
+    return f"stage{stage}"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis]``; user mistakes exit 2 with one line."""
+    parser = argparse.ArgumentParser(prog="pth_transfer.py", description=__doc__.splitlines()[0])
+    parser.add_argument("dis_ckpt", help="checkpoint written while training a distiller")
+    parser.add_argument("out_ckpt", help="where to write the plain pose-model checkpoint")
+    parser.add_argument("--two_dis", action="store_true", default=None,
+                        help="assert a second-stage checkpoint (default: detect the stage)")
+    args = parser.parse_args(argv)
+    from dwpose.cli import guarded
+
+    def run() -> int:
+        stage = transfer_checkpoint(args.dis_ckpt, args.out_ckpt, args.two_dis)
+        print(f"{args.dis_ckpt} ({stage} distiller) -> {args.out_ckpt}")
+        return 0
+
+    return guarded(run, prog="pth_transfer.py")

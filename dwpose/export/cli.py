@@ -1,0 +1,57 @@
+"""``dwpose export onnx CONFIG CHECKPOINT OUT.onnx [--input-size W H] [--opset 17] [--check]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+PARITY_TOLERANCE = 1e-4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``dwpose export``: one sub-command per format (only ``onnx`` today)."""
+    formats = parser.add_subparsers(dest="format", metavar="FORMAT")
+    formats.required = True
+    onnx = formats.add_parser(
+        "onnx",
+        help="ONNX with input 'input' and outputs 'simcc_x', 'simcc_y'",
+        description="Export a pose model to ONNX (dynamic batch axis).",
+    )
+    onnx.add_argument("config", type=Path, help="mmpose config of the pose model")
+    onnx.add_argument("checkpoint", type=Path, help="its checkpoint (.pth, an MMEngine checkpoint is fine)")
+    onnx.add_argument("out", type=Path, help="destination .onnx file")
+    onnx.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        help="crop size; default: the config's (must match what the checkpoint was trained on)",
+    )
+    onnx.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    onnx.add_argument(
+        "--check",
+        action="store_true",
+        help=f"compare with PyTorch on random crops (fail above {PARITY_TOLERANCE:g} x max(1, scale))",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    from dwpose.export.onnx import export_model, parity
+    from dwpose.inference.torch_pose import TorchPoseModel
+
+    if args.out.suffix.lower() != ".onnx":
+        raise ValueError(f"the output file must end in .onnx, got {args.out}")
+    if args.input_size is not None and min(args.input_size) < 32:
+        raise ValueError(f"--input-size must be at least 32x32, got {args.input_size}")
+    model = TorchPoseModel(args.config, args.checkpoint, "cpu", args.input_size)
+    out = export_model(model, args.out, args.opset)
+    w, h = model.input_size
+    print(f"exported {out} (input 'input' (B, 3, {h}, {w}); outputs 'simcc_x', 'simcc_y')")
+    if args.check:
+        diff, scale = parity(model, out)
+        print(f"max |PyTorch - onnxruntime| on random crops: {diff:.2e} (outputs up to {scale:.3g})")
+        if diff > PARITY_TOLERANCE * max(1.0, scale):
+            print(f"parity check FAILED (> {PARITY_TOLERANCE:g} x max(1, output scale))")
+            return 1
+    return 0

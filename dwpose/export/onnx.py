@@ -1,0 +1,112 @@
+"""Export an mmpose RTMPose / DWPose model to ONNX with the I/O of the official DWPose ONNX files.
+
+The graph takes ``input`` ``(B, 3, H, W)`` float32 (RGB crops already normalised with the model's
+mean / std) and returns ``simcc_x`` ``(B, K, W * r)`` and ``simcc_y`` ``(B, K, H * r)`` logits, with a
+dynamic batch axis, so ``dwpose predict --pose OUT.onnx`` (and any DWPose ONNX consumer) can use it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+
+from dwpose.inference.writers import atomic_write_bytes
+
+INPUT_NAME = "input"
+OUTPUT_NAMES = ("simcc_x", "simcc_y")
+
+
+def _wrapper(pose_model):
+    import torch
+
+    class SimCCGraph(torch.nn.Module):
+        """backbone (+ neck) + head -> (simcc_x, simcc_y); the data preprocessor is left out."""
+
+        def __init__(self, model) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return tuple(self.model.head.forward(self.model.extract_feat(x)))
+
+    return SimCCGraph(pose_model.model).eval()
+
+
+def export_model(pose_model, out: str | Path, opset: int = 17) -> Path:
+    """Export a loaded :class:`~dwpose.inference.torch_pose.TorchPoseModel` to ``out`` atomically.
+
+    Args:
+        pose_model: the PyTorch pose model (its ``input_size`` fixes the crop size).
+        out: destination ``.onnx``.
+        opset: ONNX opset (>= 11).
+
+    Returns:
+        ``out`` as a Path, after onnx's checker accepted the file.
+    """
+    import onnx
+    import torch
+
+    if opset < 11:
+        raise ValueError(f"--opset must be >= 11 (got {opset})")
+    w, h = pose_model.input_size
+    dummy = torch.zeros(1, 3, h, w, device=pose_model.device)
+    dynamic = {INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}}
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(
+            _wrapper(pose_model),
+            (dummy,),
+            buf,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dynamic,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    model_proto = onnx.load_from_string(buf.getvalue())
+    onnx.checker.check_model(model_proto)
+    return atomic_write_bytes(out, buf.getvalue())
+
+
+def export_onnx(
+    config: str | Path,
+    checkpoint: Optional[str | Path],
+    out: str | Path,
+    input_size: Optional[Tuple[int, int]] = None,
+    opset: int = 17,
+) -> Path:
+    """Build the model of ``config``, load ``checkpoint`` (strictly) and export it to ``out``.
+
+    Example:
+        >>> export_onnx("rtmpose-t.py", "rtmpose-t.pth", "rtmpose-t.onnx")  # doctest: +SKIP
+    """
+    from dwpose.inference.torch_pose import TorchPoseModel
+
+    return export_model(TorchPoseModel(config, checkpoint, "cpu", input_size), out, opset)
+
+
+def parity(pose_model, onnx_path: str | Path, num_crops: int = 4, seed: int = 0) -> Tuple[float, float]:
+    """Compare the SimCC outputs of PyTorch and onnxruntime on random crops.
+
+    Args:
+        pose_model: the PyTorch model that was exported.
+        onnx_path: the exported file.
+        num_crops: batch size of the random normalised crops ``(N, 3, H, W)``.
+        seed: numpy seed of the crops.
+
+    Returns:
+        ``(max |torch - onnxruntime|, max |torch|)`` over both outputs; float32 rounding makes the first
+        grow with the second (about 1e-6 of it), so judge it relative to ``max(1, scale)``.
+    """
+    from dwpose.inference.pose_models import OnnxPoseModel
+
+    w, h = pose_model.input_size
+    crops = np.random.default_rng(seed).standard_normal((num_crops, 3, h, w)).astype(np.float32)
+    refs = pose_model(crops)
+    outs = OnnxPoseModel(onnx_path)(crops)
+    diff = max(float(np.abs(r - o).max()) for r, o in zip(refs, outs))
+    return diff, max(float(np.abs(r).max()) for r in refs)

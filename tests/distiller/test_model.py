@@ -1,0 +1,206 @@
+"""``TwoStageDistiller`` on the tiny demo configs: gradients, frozen teacher, losses, predictions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import torch
+from torch import nn
+
+from tests.distiller.helpers import (STUDENT_CFG, TEACHER_CFG, build_distiller, build_plain, differing,
+                                     make_samples, preprocess, set_epoch, state_of)
+
+
+def _backward(model, samples):
+    model.train()
+    inputs, data_samples = preprocess(model, samples, training=True)
+    losses = model.loss(inputs, data_samples)
+    sum(v for k, v in losses.items() if k.startswith("loss_")).backward()
+    return losses
+
+
+def _params_with_grad(model):
+    return {n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+
+
+def test_stage1_gradients_reach_student_and_align_only(teacher_ckpt):
+    model = build_distiller(1, teacher_ckpt)
+    set_epoch(0, 4)
+    _backward(model, make_samples(2))
+    trainable = {n for n, _ in model.named_parameters() if n.startswith(("student.", "align."))}
+    assert _params_with_grad(model) == trainable
+    assert any(n.startswith("align.") for n in trainable)  # 384 -> 512 channels
+    assert all(p.grad is None and not p.requires_grad for p in model.teacher.parameters())
+
+
+def test_stage2_gradients_reach_student_head_only(stage1_model_ckpt):
+    model = build_distiller(2, stage1_model_ckpt)
+    _backward(model, make_samples(2))
+    names = {n for n, _ in model.named_parameters()}
+    assert not any(n.startswith(("student.backbone.", "align.")) for n in names)
+    assert _params_with_grad(model) == {n for n in names if n.startswith("student.head.")}
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_teacher_stays_in_eval_mode_and_unchanged(teacher_ckpt):
+    model = build_distiller(1, teacher_ckpt)
+    before = state_of(model.teacher)
+    set_epoch(0, 4)
+    for seed in range(3):
+        model.train()
+        assert not any(m.training for m in model.teacher.modules())
+        assert all(m.training for m in model.student.modules())
+        _backward(model, make_samples(2, seed=seed))
+    assert differing(before, state_of(model.teacher)) == []
+
+
+def test_reference_distiller_lets_teacher_bn_drift(teacher_ckpt):
+    """Contrast: mmpose's DWPoseDistiller after the runner's model.train() updates teacher BN stats."""
+    from mmengine.config import ConfigDict
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import DefaultScope
+    from mmengine.runner.checkpoint import load_checkpoint
+    from mmpose.models.distillers import DWPoseDistiller
+
+    with DefaultScope.overwrite_default_scope("mmpose"):
+        ref = DWPoseDistiller(teacher_cfg=TEACHER_CFG, student_cfg=STUDENT_CFG, distill_cfg=[
+            ConfigDict(methods=[dict(type="KDLoss", name="loss_logit", use_this=True, weight=0.1)])],
+            data_preprocessor=dict(type="PoseDataPreprocessor", mean=[123.675, 116.28, 103.53],
+                                   std=[58.395, 57.12, 57.375], bgr_to_rgb=True))
+    ref = revert_sync_batchnorm(ref)
+    load_checkpoint(ref.teacher, teacher_ckpt, map_location="cpu")
+    before = state_of(ref.teacher)
+    set_epoch(0, 4)
+    ref.train()  # what the runner does every epoch
+    inputs, data_samples = preprocess(ref, make_samples(2), training=True)
+    ref.loss(inputs, data_samples)
+    drifted = differing(before, state_of(ref.teacher))
+    assert drifted and all(k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+                           for k in drifted)
+
+
+def test_loss_keys_per_stage(teacher_ckpt, stage1_model_ckpt):
+    set_epoch(1, 4)
+    s1 = _backward(build_distiller(1, teacher_ckpt), make_samples(2))
+    assert set(s1) == {"loss_kpt", "acc_pose", "loss_fea", "loss_logit", "distill_decay"}
+    assert s1["distill_decay"].item() == pytest.approx(0.75)
+    s2 = _backward(build_distiller(2, stage1_model_ckpt), make_samples(2))
+    assert set(s2) == {"loss_logit"}  # no ground-truth term in stage 2
+    assert all(torch.isfinite(v) and v > 0 for k, v in {**s1, **s2}.items() if k.startswith("loss"))
+
+
+def test_decay_scales_distillation_terms_only(teacher_ckpt):
+    model = build_distiller(1, teacher_ckpt).train()
+    inputs, data_samples = preprocess(model, make_samples(2), training=True)
+    out = {}
+    for epoch in (0, 2):
+        set_epoch(epoch, 4)
+        with torch.no_grad():
+            out[epoch] = model.loss(inputs, data_samples)
+    assert out[2]["loss_kpt"].item() == pytest.approx(out[0]["loss_kpt"].item(), rel=1e-6)
+    for key in ("loss_fea", "loss_logit"):
+        assert out[2][key].item() == pytest.approx(0.5 * out[0][key].item(), rel=1e-5)
+
+
+def test_decay_without_epoch_information_is_an_error(teacher_ckpt):
+    from mmengine.logging import MessageHub
+
+    model = build_distiller(1, teacher_ckpt).train()
+    inputs, data_samples = preprocess(model, make_samples(2), training=True)
+    MessageHub.get_instance(f"fresh-{uuid.uuid4().hex}")  # becomes the current, empty hub
+    with pytest.raises(RuntimeError, match="max_epochs"):
+        model.loss(inputs, data_samples)
+
+
+def test_stage2_every_mode_is_teacher_backbone_plus_student_head(stage1_model_ckpt):
+    model = build_distiller(2, stage1_model_ckpt)
+    model.student.head.cls_x.weight.data.normal_()  # make the student head differ from any init
+    plain = build_plain(STUDENT_CFG)
+    plain.backbone.load_state_dict(model.teacher.backbone.state_dict())
+    plain.head.load_state_dict(model.student.head.state_dict())
+    model.eval(), plain.eval()
+    samples = make_samples(2)
+    inputs, data_samples = preprocess(model, samples, training=False)
+    with torch.no_grad():
+        got_x, got_y = model(inputs, None, mode="tensor")
+        want_x, want_y = plain(inputs, None, mode="tensor")
+        got = model(inputs, data_samples, mode="predict")
+        want = plain(inputs, preprocess(plain, make_samples(2), training=False)[1], mode="predict")
+    assert torch.equal(got_x, want_x) and torch.equal(got_y, want_y)
+    for a, b in zip(got, want):
+        assert (a.pred_instances.keypoints == b.pred_instances.keypoints).all()
+        assert (a.pred_instances.keypoint_scores == b.pred_instances.keypoint_scores).all()
+
+
+def test_align_conv_only_when_channels_differ(teacher_ckpt, stage1_model_ckpt):
+    differ = build_distiller(1, teacher_ckpt)
+    assert isinstance(differ.align, nn.Conv2d) and differ.align.bias is not None
+    assert (differ.align.in_channels, differ.align.out_channels) == (384, 512)
+    same = build_distiller(1, stage1_model_ckpt, teacher_cfg=STUDENT_CFG)
+    assert isinstance(same.align, nn.Identity)
+    assert not any(n.startswith("align.") for n, _ in same.named_parameters())
+    assert build_distiller(1, teacher_ckpt, feature_alpha=0.0).align is None
+
+
+def test_labelled_only_distils_labelled_keypoints(teacher_ckpt):
+    model = build_distiller(1, teacher_ckpt, labelled_only=True).train()
+    samples = make_samples(2)
+    for s in samples:
+        s["data_samples"].gt_instance_labels.keypoint_weights.zero_()
+    inputs, data_samples = preprocess(model, samples, training=True)
+    set_epoch(0, 4)
+    with torch.no_grad():
+        assert model.loss(inputs, data_samples)["loss_logit"].item() == 0.0
+
+
+def test_folded_teacher_matches_and_follows_weight_changes(teacher_ckpt):
+    model = build_distiller(1, teacher_ckpt)
+    inputs, _ = preprocess(model, make_samples(2), training=False)
+    with torch.no_grad():
+        ref = model.teacher.head(model.teacher.extract_feat(inputs))
+    feats, logits = model._teacher_forward(inputs)
+    folded = model._folded_teacher.get(model.teacher)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
+    for a, b in zip(logits, ref):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
+    shifted = {k: (v + 0.01 if k.endswith("running_mean") else v)
+               for k, v in model.teacher.state_dict().items()}
+    model.teacher.load_state_dict(shifted)
+    _, logits2 = model._teacher_forward(inputs)
+    assert model._folded_teacher.get(model.teacher) is not folded
+    with torch.no_grad():
+        ref2 = model.teacher.head(model.teacher.extract_feat(inputs))
+    assert torch.allclose(logits2[0], ref2[0], rtol=1e-4, atol=1e-4)
+
+
+def test_invalid_arguments_are_explained(teacher_ckpt, stage1_model_ckpt, tmp_path):
+    with pytest.raises(ValueError, match="feature_alpha must be 0"):
+        build_distiller(2, stage1_model_ckpt, feature_alpha=7e-5)
+    with pytest.raises(ValueError, match="stage must be 1 or 2"):
+        build_distiller(3, teacher_ckpt)
+    with pytest.raises(ValueError, match="is relative"):
+        build_distiller(1, teacher_ckpt, teacher_cfg="configs/demo/rtmpose-teacher_demo.py")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_distiller(1, teacher_ckpt, teacher_cfg=str(tmp_path / "nope.py"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_distiller(1, str(tmp_path / "missing.pth"))
+
+
+def test_teacher_checkpoint_that_does_not_fit_names_the_layer(stage1_model_ckpt, tmp_path):
+    # a t-size checkpoint for the s-size teacher config
+    with pytest.raises(ValueError, match=r"does not fit config .*layer 'backbone\.\S+' has shape"):
+        build_distiller(1, stage1_model_ckpt)
+    distiller_ckpt = tmp_path / "dis.pth"
+    torch.save({"state_dict": {"teacher.x": torch.zeros(1), "student.x": torch.zeros(1)}}, distiller_ckpt)
+    with pytest.raises(ValueError, match="convert it with pth_transfer.py first"):
+        build_distiller(1, str(distiller_ckpt))
+
+
+def test_mmpose_scoped_config_path(teacher_ckpt):
+    from dwpose.distiller.submodels import load_model_config
+
+    cfg = load_model_config("mmpose::wholebody_2d_keypoint/rtmpose/ubody/"
+                            "rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py")
+    assert cfg.model.head.in_channels == 384
+

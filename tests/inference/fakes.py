@@ -1,0 +1,114 @@
+"""Test models: hand-made SimCC ONNX files with known peaks, and a random-init RTMPose-t (exported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+INPUT_SIZE = (192, 256)  # (W, H)
+K = 133
+
+# An RTMPose-t whole-body model, written here so tests never depend on the repository's configs. The
+# backbone's init_cfg points at an address that cannot resolve: loading must never try to download.
+TINY_RTMPOSE_CONFIG = """
+default_scope = 'mmpose'
+codec = dict(type='SimCCLabel', input_size=(192, 256), sigma=(4.9, 5.66), simcc_split_ratio=2.0,
+             normalize=False, use_dark=False)
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    backbone=dict(_scope_='mmdet', type='CSPNeXt', arch='P5', expand_ratio=0.5, deepen_factor=0.167,
+                  widen_factor=0.375, out_indices=(4, ), channel_attention=True,
+                  norm_cfg=dict(type='SyncBN'), act_cfg=dict(type='SiLU'),
+                  init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                checkpoint='https://invalid.invalid/never-downloaded.pth')),
+    head=dict(type='RTMCCHead', in_channels=384, out_channels=133, input_size=codec['input_size'],
+              in_featuremap_size=(6, 8), simcc_split_ratio=2.0, final_layer_kernel_size=7,
+              gau_cfg=dict(hidden_dims=256, s=128, expansion_factor=2, dropout_rate=0., drop_path=0.,
+                           act_fn='SiLU', use_rel_bias=False, pos_enc=False),
+              loss=dict(type='KLDiscretLoss', use_target_weight=True, beta=10., label_softmax=True),
+              decoder=codec),
+    test_cfg=dict(flip_test=True))
+"""
+
+
+def simcc_onnx(
+    path: Path,
+    peaks: Optional[np.ndarray] = None,
+    batch: Union[int, str] = "B",
+    input_size: Tuple[int, int] = INPUT_SIZE,
+    peak_x: float = 0.9,
+    peak_y: float = 0.8,
+) -> np.ndarray:
+    """Write an ONNX "pose model" with the DWPose I/O whose SimCC peaks are ``peaks`` ``(K, 2)`` bins
+    (x bin, y bin) for every crop, whatever the input. Returns the peaks."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w, h = input_size
+    rng = np.random.default_rng(0)
+    peaks = rng.integers(0, [2 * w, 2 * h], size=(K, 2)) if peaks is None else np.asarray(peaks)
+    cx, cy = np.zeros((1, K, 2 * w), np.float32), np.zeros((1, K, 2 * h), np.float32)
+    cx[0, np.arange(K), peaks[:, 0]] = peak_x
+    cy[0, np.arange(K), peaks[:, 1]] = peak_y
+    nodes = [
+        helper.make_node("ReduceMean", ["input"], ["m"], keepdims=1, axes=[1, 2, 3]),
+        helper.make_node("Reshape", ["m", "shape"], ["m3"]),
+        helper.make_node("Mul", ["m3", "zero"], ["z"]),
+        helper.make_node("Add", ["z", "cx"], ["simcc_x"]),
+        helper.make_node("Add", ["z", "cy"], ["simcc_y"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([-1, 1, 1], np.int64), "shape"),
+        numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
+        numpy_helper.from_array(cx, "cx"),
+        numpy_helper.from_array(cy, "cy"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "simcc_peaks",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h, w])],
+        [
+            helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [batch, K, 2 * w]),
+            helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, [batch, K, 2 * h]),
+        ],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return peaks
+
+
+def tiny_rtmpose(folder: Path) -> SimpleNamespace:
+    """A random-init (seed 0) RTMPose-t: ``config``, MMEngine-style ``checkpoint`` and exported ``onnx``.
+
+    Built once per folder (the session fixtures share ``pytest``'s base temp folder).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = SimpleNamespace(
+        config=folder / "rtmpose-t_tiny.py",
+        checkpoint=folder / "rtmpose-t_tiny.pth",
+        onnx=folder / "rtmpose-t_tiny.onnx",
+    )
+    if paths.onnx.is_file():
+        return paths
+    import torch
+
+    from dwpose.export.onnx import export_model
+    from dwpose.inference.torch_pose import TorchPoseModel
+
+    paths.config.write_text(TINY_RTMPOSE_CONFIG)
+    torch.manual_seed(0)
+    model = TorchPoseModel(paths.config, None)
+    with torch.no_grad():  # random init gives logits ~100; a trained RTMPose's are O(1) (they are the scores)
+        model.model.head.cls_x.weight.mul_(0.01)
+        model.model.head.cls_y.weight.mul_(0.01)
+    meta = {"epoch": np.int64(3), "seed": np.int64(21), "note": "random init for tests"}
+    torch.save({"state_dict": model.model.state_dict(), "meta": meta}, paths.checkpoint)
+    export_model(model, paths.onnx)
+    return paths

@@ -1,0 +1,227 @@
+"""Training-step throughput and peak memory: our TwoStageDistiller vs mmpose 1.3.2's DWPoseDistiller.
+
+Every variant runs in its own subprocess on the same synthetic, pre-collated batches (uint8 images
++ SimCC targets, as PackPoseInputs yields them), so the data loader plays no part: the time is that
+of ``model.train_step`` (preprocess, forward, backward, AdamW with clip-grad 1.0). Teachers are
+randomly initialised (speed does not depend on the weights). Memory is the subprocess's peak
+resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) minus its resident set just before
+the model is built, i.e. weights + optimizer state + activations; on CUDA it is
+``torch.cuda.max_memory_allocated``.
+
+    python tools/analysis/benchmark_distill.py --teacher l --student t --batch 16 --iters 5
+
+Prints a Markdown table (and writes it to --out when given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO)
+PLAIN = {
+    "256x192": "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
+    "384x288": "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-{}_8xb32-270e_coco-ubody-wholebody-384x288.py",
+}
+VARIANTS = ["mmpose-s1", "ours-s1", "mmpose-s2", "ours-s2"]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--teacher", default="l", choices=list("tsmlx"), help="stage-1 teacher size")
+    p.add_argument("--student", default="t", choices=list("tsmlx"),
+                   help="stage-1 student size; stage 2 distils this size into itself")
+    p.add_argument("--res", default="256x192", choices=sorted(PLAIN))
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--iters", type=int, default=5, help="timed steps (the median is reported)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the whole set of variants, interleaved; the best round is kept")
+    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--out", help="also write the Markdown table here")
+    p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
+    return p.parse_args(argv)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _cfg_path(size: str, res: str) -> str:
+    return os.path.join(REPO, PLAIN[res].format(size))
+
+
+def build_variant(name: str, args: argparse.Namespace):
+    """The distiller for one variant: ``{mmpose,ours}-s{1,2}``."""
+    impl, stage = name.split("-")
+    teacher = args.teacher if stage == "s1" else args.student
+    t_cfg, s_cfg = _cfg_path(teacher, args.res), _cfg_path(args.student, args.res)
+    if impl == "ours":
+        from dwpose.distiller.model import TwoStageDistiller
+
+        weights = dict(feature_alpha=7e-5, logit_weight=0.1) if stage == "s1" else \
+            dict(feature_alpha=0.0, logit_weight=1.0)
+        return TwoStageDistiller(teacher_cfg=t_cfg, student_cfg=s_cfg, teacher_ckpt=None,
+                                 stage=int(stage[1]), **weights)
+    return _build_mmpose(t_cfg, s_cfg, stage == "s2")
+
+
+def _build_mmpose(t_cfg: str, s_cfg: str, two_dis: bool):
+    """mmpose's DWPoseDistiller as its dwpose configs set it up (SyncBN reverted as the runner does)."""
+    from mmengine.config import Config, ConfigDict
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import DefaultScope
+    from mmpose.models.distillers import DWPoseDistiller
+
+    c_t, c_s = (Config.fromfile(p).model.head.in_channels for p in (t_cfg, s_cfg))
+    methods = [ConfigDict(methods=[dict(type="KDLoss", name="loss_logit", use_this=True,
+                                  weight=1.0 if two_dis else 0.1)])]
+    if not two_dis:
+        methods.insert(0, ConfigDict(methods=[dict(type="FeaLoss", name="loss_fea", use_this=True,
+                                             student_channels=c_s, teacher_channels=c_t,
+                                             alpha_fea=7e-5)]))
+    with DefaultScope.overwrite_default_scope("mmpose"):
+        model = DWPoseDistiller(teacher_cfg=t_cfg, student_cfg=s_cfg, two_dis=two_dis,
+                                distill_cfg=methods,
+                                data_preprocessor=Config.fromfile(s_cfg).model.data_preprocessor)
+    return revert_sync_batchnorm(model)
+
+
+def make_batch(n: int, res: str, seed: int = 0) -> dict:
+    """``n`` packed samples collated as the data loader would: uint8 images + SimCC targets."""
+    import numpy as np
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmengine.structures import InstanceData
+    from mmpose.codecs import SimCCLabel
+    from mmpose.structures import PoseDataSample
+
+    h, w = (int(v) for v in res.split("x"))
+    sigma = (4.9, 5.66) if res == "256x192" else (6.0, 6.93)
+    codec = SimCCLabel(input_size=(w, h), sigma=sigma, simcc_split_ratio=2.0)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n):
+        enc = codec.encode(rng.uniform([0, 0], [w, h], size=(1, 133, 2)).astype(np.float32),
+                           np.ones((1, 133), dtype=np.float32))
+        ds = PoseDataSample(metainfo=dict(input_size=(w, h)))
+        ds.gt_instance_labels = InstanceData(**{k: torch.from_numpy(enc[k]).float() for k in (
+            "keypoint_x_labels", "keypoint_y_labels", "keypoint_weights")})
+        img = torch.from_numpy(rng.integers(0, 256, size=(3, h, w), dtype=np.uint8))
+        samples.append(dict(inputs=img, data_samples=ds))
+    return pseudo_collate(samples)
+
+
+def _rss_mb() -> float:
+    """Current resident set of this process in MB (Linux /proc)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run_worker(args: argparse.Namespace) -> Dict[str, float]:
+    """Build one variant, time ``train_step``; returns step times and peak memory."""
+    import torch
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+
+    import dwpose.plugin  # noqa: F401
+
+    init_default_scope("mmpose")
+    hub = MessageHub.get_current_instance()
+    hub.update_info("epoch", 0)
+    hub.update_info("max_epochs", 270)
+    batch = make_batch(args.batch, args.res)
+    base_rss = _rss_mb()
+    torch.manual_seed(0)
+    model = build_variant(args.worker, args).to(args.device)
+    model.init_weights()
+    model.train()
+    optim = build_optim_wrapper(model, dict(
+        optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
+        paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
+        clip_grad=dict(max_norm=1.0, norm_type=2)))
+    times = []
+    for i in range(args.warmup + args.iters):
+        _sync(args.device)
+        start = time.perf_counter()
+        model.train_step(batch, optim)
+        _sync(args.device)
+        if i >= args.warmup:
+            times.append(time.perf_counter() - start)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
+    mem = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else peak_rss - base_rss
+    return dict(step_s=statistics.median(times), samples_per_s=args.batch / statistics.median(times),
+                mem_mb=mem)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _spawn(variant: str, argv: List[str]) -> Dict[str, float]:
+    cmd = [sys.executable, os.path.abspath(__file__), *argv, "--worker", variant]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if run.returncode != 0:
+        raise RuntimeError(f"{variant} failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _pair(name: str, args: argparse.Namespace) -> str:
+    if name.endswith("s1"):
+        return f"{args.teacher} -> {args.student}"
+    return f"{args.student} -> {args.student}{args.student} (head)"
+
+
+def table(results: Dict[str, Dict[str, float]], args: argparse.Namespace) -> str:
+    """Markdown table; speed-up and memory ratio are relative to mmpose's variant of the stage."""
+    mem_unit = "peak CUDA alloc (MB)" if args.device.startswith("cuda") else "peak RSS delta (MB)"
+    lines = [f"| variant | pair ({args.res}) | batch | step (s) | samples/s | speed-up | {mem_unit} |",
+             "|---|---|---|---|---|---|---|"]
+    for name in args.variants:
+        r = results[name]
+        ref = results.get(f"mmpose-{name.split('-')[1]}")
+        speedup = f"{r['samples_per_s'] / ref['samples_per_s']:.2f}x" if ref else "-"
+        lines.append(f"| {name} | {_pair(name, args)} | {args.batch} | {r['step_s']:.3f} | "
+                     f"{r['samples_per_s']:.2f} | {speedup} | {r['mem_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(args)))
+        return 0
+    passthrough = list(argv if argv is not None else sys.argv[1:])
+    results: Dict[str, Dict[str, float]] = {}
+    for rnd in range(args.rounds):
+        for name in args.variants:
+            r = _spawn(name, passthrough)
+            print(f"round {rnd + 1}/{args.rounds} {name}: {r['samples_per_s']:.2f} samples/s, "
+                  f"{r['mem_mb']:.0f} MB", file=sys.stderr, flush=True)
+            if name not in results or r["samples_per_s"] > results[name]["samples_per_s"]:
+                results[name] = r
+    text = table(results, args)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
