@@ -70,13 +70,14 @@ def _train(config: Path, work: Path, data: Path, args, extra: tuple[str, ...] = 
 
 def _evaluate(name: str, config: Path, ckpt: Path, data: Path, root: Path, args) -> dict:
     out = root / "eval" / name
-    result = out / "metrics.json"
+    result = out / f"{name}_wholebody_table.json"  # written by tools/test.py (print_and_save)
     if not result.is_file():
         out.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, str(REPO / "tools/test.py"), str(config), str(ckpt), "--work-dir",
                str(out), "--cfg-options", f"data_root={data}/"]
         _run(cmd, out / "test_output.log", quiet=True)
-    return json.loads(result.read_text())
+    rows = json.loads(result.read_text())["rows"]
+    return rows[name]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,15 +164,9 @@ def _predict_one(config: Path, ckpt: Path, data: Path, root: Path) -> Path:
 
 
 def _format(rows: dict[str, dict]) -> str:
-    cols = [("body", "Body"), ("foot", "Foot"), ("face", "Face"), ("hand", "Hand"),
-            ("wholebody", "Whole")]
-    head = "| model | " + " | ".join(f"{c} AP | {c} AR" for _, c in cols) + " |"
-    sep = "|---" * (1 + 2 * len(cols)) + "|"
-    lines = [head, sep]
-    for name, m in rows.items():
-        vals = " | ".join(f"{m[k]['AP']:.3f} | {m[k]['AR']:.3f}" for k, _ in cols)
-        lines.append(f"| {name} | {vals} |")
-    return "\n".join(lines)
+    from dwpose.evaluation.report import format_table
+
+    return format_table(rows, first_column="Model (demo validation split)")
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
-# Miniature DWPose stage 1 on the synthetic demo data (128x96): demo teacher (CSPNeXt s-size,
-# frozen) -> demo student (t-size). Same losses and weights as the full recipe:
+# Miniature DWPose stage 1 on the synthetic demo data (128x96): demo teacher (frozen) -> the
+# narrower demo student. Same losses and weights as the full recipe:
 #   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)
-#   L_fea: alpha 7e-5, 1x1 conv 384 -> 512 channels; L_logit: weight 0.1, beta 10.
+#   L_fea: alpha 7e-5, 1x1 conv from student to teacher channels; L_logit: weight 0.1, beta 10.
 # Train:  python tools/train.py configs/demo/dwpose_s1_demo.py \
 #             --cfg-options model.teacher_ckpt=<trained demo teacher, plain checkpoint>
 # Export: python pth_transfer.py <best checkpoint of this run> work_dirs/demo/dwpose-student_stage1.pth

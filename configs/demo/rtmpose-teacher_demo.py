@@ -1,6 +1,9 @@
-# Demo teacher: RTMPose-s-sized CSPNeXt (deepen 0.33, widen 0.5) at 128x96, trained longer.
+# Demo teacher: RTMPose-t-sized CSPNeXt (deepen 0.33, widen 0.375) at 128x96, trained longer than
+# the student so that it has something to teach.
 _base_ = ['../_base_/rtmpose_demo_128x96.py']
 
+max_epochs = 40
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 model = dict(
-    backbone=dict(deepen_factor=0.33, widen_factor=0.5),
-    head=dict(in_channels=512))
+    backbone=dict(deepen_factor=0.33, widen_factor=0.375),
+    head=dict(in_channels=384))

@@ -198,7 +198,7 @@ def _sample_arm(rng: np.random.Generator, shoulder: np.ndarray, side: float) -> 
     elbow = shoulder + rng.uniform(0.16, 0.18) * _limb_dir(abduct, side)
     wrist = elbow + rng.uniform(0.14, 0.16) * _limb_dir(abduct + bend, side)
     hand_dir = _limb_dir(abduct + bend + rng.uniform(-0.5, 0.5), side)
-    return elbow, wrist, hand_points(wrist, hand_dir, side, rng.uniform(0.095, 0.115), rng)
+    return elbow, wrist, hand_points(wrist, hand_dir, side, rng.uniform(0.13, 0.15), rng)
 
 
 def _sample_leg(rng: np.random.Generator, hip: np.ndarray, side: float) -> tuple[np.ndarray, ...]:
@@ -219,7 +219,8 @@ def sample_figure(rng: np.random.Generator) -> Figure:
     up, across = _rot(lean) @ [0, -1], _rot(lean) @ [1, 0]
     neck = up * rng.uniform(0.30, 0.34)
     sw, hw = rng.uniform(0.10, 0.13), rng.uniform(0.065, 0.085)
-    a = rng.uniform(0.058, 0.068)
+    # a large (cartoon) head and hands: their keypoints stay resolvable at the demo's 128x96 input
+    a = rng.uniform(0.085, 0.095)
     b = a * rng.uniform(1.2, 1.32)
     tilt = lean + rng.uniform(-0.25, 0.25)
     center = neck + up * (0.025 + b)

@@ -42,7 +42,7 @@ from dwpose.datasets._synthetic_draw import (
     sample_figure,
 )
 
-GENERATOR_VERSION = 1  # bump whenever the pictures or the annotations change (invalidates stamps)
+GENERATOR_VERSION = 2  # bump whenever the pictures or the annotations change (invalidates stamps)
 STAMP_NAME = ".dwpose-demo-data.json"
 JPEG_QUALITY = 95
 SPLITS = ("train", "val")

@@ -7,5 +7,6 @@ Modules (imported on demand; this package itself stays free of torch and mm* imp
   ``dwpose.plugin``).
 - :mod:`dwpose.distiller.hooks`: ``FrozenTeacherEMAHook`` (mmpose's HOOKS).
 - :mod:`dwpose.distiller.submodels`: config loading, strict teacher loading, BatchNorm folding.
+- :mod:`dwpose.distiller.checkpoint_io`: weights-only reading of any MMEngine checkpoint.
 - :mod:`dwpose.distiller.transfer`: distiller checkpoint -> plain checkpoint (``pth_transfer.py``).
 """

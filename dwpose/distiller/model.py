@@ -10,11 +10,13 @@ student backbone + head in stage 1, teacher backbone + student head in stage 2.
 
 The teacher is frozen for the whole run: no gradients, eval mode through every ``train()`` call
 (its BatchNorm statistics never move), forward under ``torch.inference_mode``. For speed, training
-targets come from a BatchNorm-folded copy of it (``fold_teacher_bn``).
+targets come from a copy of it with BatchNorm folded into the convs, in channels-last layout
+(``fast_teacher``); predictions and checkpoints always use the teacher itself.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -28,8 +30,7 @@ from torch import Tensor, nn
 
 from dwpose.distiller import hooks as _hooks  # noqa: F401  registers FrozenTeacherEMAHook
 from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
-from dwpose.distiller.submodels import (FoldedCopy, build_pose_model, load_model_config,
-                                        load_weights_strict)
+from dwpose.distiller.submodels import FastFrozenCopy, build_pose_model, load_model_config, load_weights_strict
 
 Feats = Tuple[Tensor, ...]
 Logits = Tuple[Tensor, Tensor]
@@ -53,16 +54,14 @@ class TwoStageDistiller(BaseModel):
             the student has no backbone of its own.
         logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
         labelled_only: distil only keypoints with a positive target weight (reference: all).
-        fold_teacher_bn: compute training targets with a BatchNorm-folded copy of the teacher
-            (faster; equal up to float rounding). Predictions always use the teacher itself.
+        fast_teacher: compute training targets with a BatchNorm-folded, channels-last copy of the
+            teacher (faster; equal up to float rounding). Predictions use the teacher itself.
         data_preprocessor: defaults to the student config's.
-        init_cfg: MMEngine init config of the wrapper (the student and align conv init themselves).
     """
 
     def __init__(self, teacher_cfg: str, student_cfg: str, teacher_ckpt: Optional[str], stage: int,
                  feature_alpha: float, logit_weight: float, labelled_only: bool = False,
-                 fold_teacher_bn: bool = True, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 fast_teacher: bool = True, data_preprocessor: Optional[dict] = None) -> None:
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
         if stage == 2 and feature_alpha:
@@ -73,21 +72,22 @@ class TwoStageDistiller(BaseModel):
             raise ValueError(f"teacher and student configs preprocess images differently "
                              f"({teacher_cfg} vs {student_cfg}); they must see the same input tensor")
         with DefaultScope.overwrite_default_scope("mmpose"):  # PoseDataPreprocessor lives there
-            super().__init__(data_preprocessor=data_preprocessor or s_cfg.model.data_preprocessor,
-                             init_cfg=init_cfg)
+            super().__init__(data_preprocessor=data_preprocessor or s_cfg.model.data_preprocessor)
         self.stage = stage
         self.feature_alpha = float(feature_alpha)
         self.logit_weight = float(logit_weight)
         self.labelled_only = labelled_only
-        self.fold_teacher_bn = fold_teacher_bn
-        self._folded_teacher = FoldedCopy()
+        self.fast_teacher = fast_teacher
+        self._fast_teacher = FastFrozenCopy()
 
         self.teacher = build_pose_model(t_cfg.model, use_sync_bn=False)
         if teacher_ckpt:
             load_weights_strict(self.teacher, teacher_ckpt, teacher_cfg)
+            print_log(f"TwoStageDistiller: stage {stage}, teacher {teacher_cfg} <- {teacher_ckpt}",
+                      logger="current")
         else:
             print_log("TwoStageDistiller: no teacher_ckpt, the teacher is RANDOM (only good for "
-                      "checking that a config builds)", logger="current", level=30)
+                      "checking that a config builds)", logger="current", level=logging.WARNING)
         self.teacher.requires_grad_(False).eval()
 
         self.student = build_pose_model(s_cfg.model, use_sync_bn=torch.cuda.is_available())
@@ -115,7 +115,7 @@ class TwoStageDistiller(BaseModel):
         return nn.Conv2d(c_s, c_t, kernel_size=1) if c_s != c_t else nn.Identity()
 
     # ---- frozen teacher ------------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "TwoStageDistiller":
+    def train(self, mode: bool = True) -> TwoStageDistiller:
         """Set train/eval mode on the student and align conv; the teacher always stays in eval."""
         super().train(mode)
         self.teacher.eval()
@@ -129,12 +129,16 @@ class TwoStageDistiller(BaseModel):
 
     def _teacher_forward(self, inputs: Tensor) -> Tuple[Feats, Logits]:
         """Teacher features (N, C_t, h, w) per stage and SimCC logits (N, K, Wx), (N, K, Wy)."""
-        teacher = self._folded_teacher.get(self.teacher) if self.fold_teacher_bn else self.teacher
+        teacher = self.teacher
+        if self.fast_teacher:
+            teacher = self._fast_teacher.get(self.teacher)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             feats = teacher.extract_feat(inputs)
             logits = teacher.head(feats)
-        # clones are ordinary tensors, which autograd may save for backward
-        return tuple(f.clone() for f in feats), (logits[0].clone(), logits[1].clone())
+        # copies outside inference mode are ordinary (NCHW) tensors that autograd may save
+        feats = tuple(f.clone(memory_format=torch.contiguous_format) for f in feats)
+        return feats, (logits[0].clone(), logits[1].clone())
 
     # ---- forward modes -------------------------------------------------------------------------
     def extract_feat(self, inputs: Tensor) -> Feats:

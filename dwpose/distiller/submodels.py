@@ -4,8 +4,9 @@
   expands to the directory of the config file being parsed) or ``'mmpose::...'`` package paths;
   a relative path is refused rather than resolved against the working directory.
 - The teacher checkpoint is loaded strictly, and a mismatch names the offending layer.
-- :func:`fold_batchnorm` gives an inference-only copy of a frozen network with every
-  conv -> BatchNorm pair of MMCV's ``ConvModule`` merged into the conv.
+- :func:`fast_frozen_copy` gives an inference-only copy of a frozen network: every conv ->
+  BatchNorm pair of MMCV's ``ConvModule`` merged into the conv, weights in channels-last layout
+  (oneDNN / cuDNN run NHWC convolutions without reordering each input).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from dwpose.engine.checkpoint import load_checkpoint_file
+from dwpose.distiller.checkpoint_io import read_checkpoint
 from dwpose.engine.device import replace_norm_type
 
 
@@ -91,7 +92,7 @@ def load_weights_strict(model: nn.Module, ckpt_path: str, cfg_path: str) -> None
         ValueError: unreadable file, or keys / shapes that do not match ``model`` (the message names
             the first mismatched layer and how many more there are).
     """
-    ckpt = load_checkpoint_file(ckpt_path)
+    ckpt = read_checkpoint(ckpt_path)
     state = ckpt.get("state_dict", ckpt)
     if state and all(k.startswith("module.") for k in state):
         state = {k.removeprefix("module."): v for k, v in state.items()}
@@ -128,8 +129,13 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return folded
 
 
-class FoldedCopy:
-    """Cache of :func:`fold_batchnorm` for a frozen module, rebuilt when the module's tensors change.
+def fast_frozen_copy(module: nn.Module) -> nn.Module:
+    """:func:`fold_batchnorm`, then weights in channels-last memory format (feed it NHWC inputs)."""
+    return fold_batchnorm(module).to(memory_format=torch.channels_last)
+
+
+class FastFrozenCopy:
+    """Cache of :func:`fast_frozen_copy` of a frozen module, rebuilt when the module's tensors change.
 
     The cache key is each parameter's and buffer's storage address and in-place version counter,
     so loading a checkpoint (``copy_``) or moving the module (``.to``) invalidates it. The cache is
@@ -146,13 +152,13 @@ class FoldedCopy:
         return tuple((t.data_ptr(), t._version) for t in tensors)
 
     def get(self, module: nn.Module) -> nn.Module:
-        """The folded copy of ``module`` as it is now."""
+        """The fast copy of ``module`` as it is now."""
         key = self._fingerprint(module)
         if self._module is None or key != self._key:
-            self._module, self._key = fold_batchnorm(module), key
+            self._module, self._key = fast_frozen_copy(module), key
         return self._module
 
-    def __deepcopy__(self, memo: dict) -> "FoldedCopy":
+    def __deepcopy__(self, memo: dict) -> FoldedCopy:
         return FoldedCopy()
 
     def __getstate__(self) -> dict:

@@ -49,7 +49,7 @@ def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = Non
     return 2 if found.group(1) == "True" else 1
 
 
-def convert_state_dict(state_dict: Mapping[str, Tensor], stage: int) -> "OrderedDict[str, Tensor]":
+def convert_state_dict(state_dict: Mapping[str, Tensor], stage: int) -> OrderedDict[str, Tensor]:
     """The plain-model ``state_dict`` of a distiller ``state_dict`` of the given stage.
 
     Example:
@@ -121,11 +121,12 @@ def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None) -> s
         FileNotFoundError: ``src`` does not exist.
         ValueError: unreadable, truncated or non-distiller input, or a contradicting ``two_dis``.
     """
-    from dwpose.engine.checkpoint import atomic_save, load_checkpoint_file
+    from dwpose.distiller.checkpoint_io import read_checkpoint
+    from dwpose.engine.checkpoint import atomic_save
 
     if os.path.abspath(src) == os.path.abspath(dst):
         raise ValueError("output path equals the input path; write the plain model elsewhere")
-    out, stage = convert_checkpoint(load_checkpoint_file(src), two_dis)
+    out, stage = convert_checkpoint(read_checkpoint(src), two_dis)
     atomic_save(out, dst)
     return f"stage{stage}"
 

@@ -83,6 +83,8 @@ def load_pose_model(spec: Sequence[str], device: str = "cpu"):
     spec = [str(s) for s in spec]
     if len(spec) == 1 and spec[0].lower().endswith(".onnx"):
         return OnnxPoseModel(spec[0], device)
+    if len(spec) == 2 and spec[0].lower().endswith(".onnx"):
+        raise ValueError(f"--pose got {spec[0]} and {spec[1]}: an ONNX model is one file (put INPUT first)")
     if len(spec) == 2:
         from dwpose.inference.torch_pose import TorchPoseModel
 

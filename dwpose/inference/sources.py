@@ -44,10 +44,25 @@ def _jpeg_size(f) -> Optional[Tuple[int, int]]:
         f.seek(length - 2, 1)
 
 
+def _webp_size(head: bytes) -> Optional[Tuple[int, int]]:
+    chunk = head[12:16]
+    if chunk == b"VP8 " and len(head) >= 30:
+        w, h = struct.unpack("<HH", head[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and len(head) >= 25:
+        b = head[21:25]
+        return 1 + (b[0] | (b[1] & 0x3F) << 8), 1 + (b[1] >> 6 | b[2] << 2 | (b[3] & 0x0F) << 10)
+    if chunk == b"VP8X" and len(head) >= 30:
+        return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+    return None
+
+
 def image_size_from_header(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
-    """``(width, height)`` read from a PNG, JPEG, BMP or GIF header without decoding; None if unknown."""
+    """``(width, height)`` from a PNG, JPEG, BMP, GIF or WebP header without decoding; None if unknown."""
     with open(path, "rb") as f:
-        head = f.read(26)
+        head = f.read(30)
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return _webp_size(head)
         if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
             return struct.unpack(">II", head[16:24])
         if head.startswith(b"BM") and len(head) >= 26:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,14 +104,15 @@ def test_stage2_schedule_follows_its_60_epochs(path):
 def test_tools_train_runs_a_distiller_from_another_directory(tmp_path, demo_data):
     """``python tools/train.py CONFIG`` (no dist_train.sh) from a foreign cwd: DWPose#61."""
     work = tmp_path / "work"
-    teacher_ckpt = make_teacher_ckpt(tmp_path / "teacher.pth", str(REPO / "configs/demo/rtmpose-teacher_demo.py"))
+    demo_teacher = str(REPO / "configs/demo/rtmpose-teacher_demo.py")
+    teacher_ckpt = make_teacher_ckpt(tmp_path / "teacher.pth", demo_teacher)
     opts = [f"data_root={demo_data}/", f"model.teacher_ckpt={teacher_ckpt}", "train_cfg.max_epochs=1",
             "train_dataloader.batch_size=8", "train_dataloader.num_workers=0",
             "train_dataloader.persistent_workers=False", "default_hooks.logger.interval=1"]
     run = subprocess.run([sys.executable, str(REPO / "tools/train.py"),
                           str(REPO / "configs/demo/dwpose_s1_demo.py"), "--work-dir", str(work),
                           "--cfg-options", *opts], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert run.returncode == 0, run.stderr[-3000:]
     assert (work / "epoch_1.pth").is_file()
     log = "\n".join(p.read_text() for p in work.rglob("*.log"))

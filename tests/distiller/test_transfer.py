@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from dwpose.distiller.transfer import (convert_checkpoint, convert_state_dict, detect_stage, main,
-                                       transfer_checkpoint)
+from dwpose.distiller.transfer import (
+    convert_checkpoint,
+    convert_state_dict,
+    detect_stage,
+    main,
+    transfer_checkpoint,
+)
 from tests.distiller.helpers import REPO
 
 T = torch.zeros(1)
@@ -117,3 +122,38 @@ def test_entry_point_script(tmp_path):
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip() == "['backbone.a', 'head.b']"
     assert Path(dst).is_file()
+
+
+def _mmengine_style_checkpoint(path: Path, extra=None) -> None:
+    """What a plain MMEngine runner writes: message hub with HistoryBuffers, numpy meta."""
+    from mmengine.logging import MessageHub
+
+    hub = MessageHub.get_instance("transfer-test")
+    hub.update_scalar("train/loss", 1.0)
+    torch.save({"meta": {"epoch": 1, "sigmas": np.ones(3)}, "state_dict": STAGE1,
+                "message_hub": hub.state_dict(), "optimizer": {}, **(extra or {})}, path)
+
+
+def test_reads_plain_mmengine_checkpoints_safely(tmp_path):
+    """mmpose's own pth_transfer cannot read these under torch >= 2.6 (DWPOSE_SPEC 7.7)."""
+    src = tmp_path / "mmengine.pth"
+    _mmengine_style_checkpoint(src)
+    with pytest.raises(Exception, match="HistoryBuffer"):
+        torch.load(src, weights_only=True)
+    assert transfer_checkpoint(str(src), str(tmp_path / "plain.pth")) == "stage1"
+    assert list(torch.load(tmp_path / "plain.pth", weights_only=True)["state_dict"]) == [
+        "backbone.a", "head.b"]
+
+
+class _GetattrPayload:
+    def __reduce__(self):
+        return (getattr, (np.ones(1), "sum"))
+
+
+def test_getattr_on_anything_else_is_refused(tmp_path):
+    src = tmp_path / "evil.pth"
+    _mmengine_style_checkpoint(src, extra={"payload": _GetattrPayload()})
+    with pytest.raises(ValueError, match="cannot read checkpoint") as err:
+        transfer_checkpoint(str(src), str(tmp_path / "out.pth"))
+    assert "refusing getattr(ndarray, 'sum')" in str(err.value.__cause__)
+    assert not (tmp_path / "out.pth").exists()

@@ -14,7 +14,7 @@ from dwpose.inference.runner import assign_image_ids
 from dwpose.inference.sources import classify_input, image_size_from_header, read_image
 
 
-@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp"])
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp"])
 def test_header_size_matches_decoded_size(tmp_path, ext):
     path = tmp_path / f"a{ext}"
     cv2.imwrite(str(path), np.zeros((37, 53, 3), np.uint8))

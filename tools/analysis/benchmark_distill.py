@@ -27,9 +27,10 @@ from typing import Dict, List
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+PLAIN_DIR = "configs/wholebody_2d_keypoint/rtmpose/ubody"
 PLAIN = {
-    "256x192": "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
-    "384x288": "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-{}_8xb32-270e_coco-ubody-wholebody-384x288.py",
+    "256x192": PLAIN_DIR + "/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
+    "384x288": PLAIN_DIR + "/rtmpose-{}_8xb32-270e_coco-ubody-wholebody-384x288.py",
 }
 VARIANTS = ["mmpose-s1", "ours-s1", "mmpose-s2", "ours-s2"]
 

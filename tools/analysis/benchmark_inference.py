@@ -22,7 +22,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -40,6 +40,7 @@ DEFAULT_CONFIG = (
     REPO
     / "configs/wholebody_2d_keypoint/rtmpose/coco-wholebody/rtmpose-t_8xb64-270e_coco-wholebody-256x192.py"
 )
+BARE = "bare onnxruntime, all crops of an image per call"
 BATCHED = "dwpose (crop + normalise + ORT + decode), batched"
 RTMLIB_POSE = "rtmlib RTMPose (1 crop per call, its design)"
 E2E_OURS = "dwpose (ONNX detector + ONNX pose)"
@@ -59,15 +60,18 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def best_time(fn: Callable[[], None], trials: int) -> float:
-    """Best wall time of ``trials`` calls after one warm-up call."""
-    fn()
-    times = []
+def interleaved_best(cases: List[tuple], trials: int) -> List[float]:
+    """Best wall time of each ``(stage, name, fn, count)`` case; the cases take turns in every trial, so a
+    busy neighbour on a shared machine slows them all alike, and the minimum filters such bursts."""
+    for case in cases:
+        case[2]()  # warm-up
+    best = [float("inf")] * len(cases)
     for _ in range(trials):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for i, (_, _, fn, _) in enumerate(cases):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
 
 
 def export_default(config: Path, checkpoint: Optional[Path], folder: Path):
@@ -105,9 +109,6 @@ class Bench:
         self.boxes = [self.detector(img) for img in self.images]
         self.crops = sum(len(b) for b in self.boxes)
 
-    def rate(self, fn: Callable[[], None], count: int) -> float:
-        return count / best_time(fn, self.args.trials)
-
     def _batches(self) -> List[np.ndarray]:
         """Per image, its normalised crops ``(N, 3, H, W)`` (the bare model's input)."""
         size, batches = self.pose.input_size, []
@@ -117,11 +118,17 @@ class Bench:
             batches.append(normalize_crops(crops, self.pose.mean, self.pose.std))
         return batches
 
-    def pose_rows(self) -> List[tuple]:
+    def pose_cases(self) -> List[tuple]:
+        """Pose stage on the same boxes: ours batched / per crop, the bare ORT call, rtmlib."""
+        from rtmlib import RTMPose
+
         pipe, pose, batches = TopDownPipeline(self.pose), self.pose, self._batches()
+        rtm = RTMPose(
+            str(self.pose_onnx), model_input_size=pose.input_size, backend="onnxruntime", device="cpu"
+        )
         pairs = list(zip(self.images, self.boxes))
         runs = {
-            "bare onnxruntime, all crops of an image per call": lambda: [pose(x) for x in batches],
+            BARE: lambda: [pose(x) for x in batches],
             "bare onnxruntime, 1 crop per call": lambda: [
                 pose(x[i : i + 1]) for x in batches for i in range(len(x))
             ],
@@ -129,31 +136,33 @@ class Bench:
             "dwpose, 1 crop per call": lambda: [
                 pipe(i, b[k : k + 1]) for i, b in pairs for k in range(len(b))
             ],
+            RTMLIB_POSE: lambda: [rtm(i, bboxes=b[:, :4].tolist()) for i, b in pairs],
         }
-        rows = [("pose", name, self.rate(fn, self.crops)) for name, fn in runs.items()]
-        return rows + self._rtmlib_pose_rows() + self._torch_rows(batches)
+        return [("pose", name, fn, self.crops) for name, fn in runs.items()]
 
-    def _rtmlib_pose_rows(self) -> List[tuple]:
-        from rtmlib import RTMPose
-
-        model = RTMPose(
-            str(self.pose_onnx), model_input_size=self.pose.input_size, backend="onnxruntime", device="cpu"
-        )
-        run = lambda: [model(i, bboxes=b[:, :4].tolist()) for i, b in zip(self.images, self.boxes)]
-        return [("pose", RTMLIB_POSE, self.rate(run, self.crops))]
-
-    def _torch_rows(self, batches) -> List[tuple]:
+    def torch_cases(self) -> List[tuple]:
+        """PyTorch on the crops of the first pass over the photos (it is slow)."""
         if self.torch_model is None:
             return []
-        model = self.torch_model
-        batched = lambda: [model(x) for x in batches]
-        single = lambda: [model(x[i : i + 1]) for x in batches for i in range(len(x))]
+        model, batches = self.torch_model, self._batches()[: len(self.images) // self.args.repeat]
+        crops = sum(len(x) for x in batches)
         return [
-            ("pose", "PyTorch (bare model), all crops of an image per call", self.rate(batched, self.crops)),
-            ("pose", "PyTorch (bare model), 1 crop per call", self.rate(single, self.crops)),
+            (
+                "pose",
+                "PyTorch (bare model), all crops of an image per call",
+                lambda: [model(x) for x in batches],
+                crops,
+            ),
+            (
+                "pose",
+                "PyTorch (bare model), 1 crop per call",
+                lambda: [model(x[i : i + 1]) for x in batches for i in range(len(x))],
+                crops,
+            ),
         ]
 
-    def end_to_end_rows(self) -> List[tuple]:
+    def end_to_end_cases(self) -> List[tuple]:
+        """Detector + pose on whole images, ours vs rtmlib, same ONNX files."""
         from rtmlib import RTMDet, RTMPose
 
         ours = TopDownPipeline(self.pose, self.detector)
@@ -162,10 +171,9 @@ class Bench:
             str(self.pose_onnx), model_input_size=self.pose.input_size, backend="onnxruntime", device="cpu"
         )
         n = len(self.images)
-        rtm = lambda: [pose(img, bboxes=det(img).tolist()) for img in self.images]
         return [
-            ("end to end", E2E_OURS, self.rate(lambda: [ours(i) for i in self.images], n)),
-            ("end to end", E2E_RTMLIB, self.rate(rtm, n)),
+            ("end to end", E2E_OURS, lambda: [ours(i) for i in self.images], n),
+            ("end to end", E2E_RTMLIB, lambda: [pose(i, bboxes=det(i).tolist()) for i in self.images], n),
         ]
 
 
@@ -181,7 +189,7 @@ def table(rows: List[tuple]) -> str:
 def summary(rows: List[tuple]) -> str:
     """The three targets, as measured."""
     r = {name: rate for _, name, rate in rows}
-    ours, bare = r[BATCHED], r["bare onnxruntime, all crops of an image per call"]
+    ours, bare = r[BATCHED], r[BARE]
     vs_rtmlib, e2e = ours / r[RTMLIB_POSE], r[E2E_OURS] / r[E2E_RTMLIB]
     return "\n".join(
         [
@@ -206,12 +214,14 @@ def main() -> None:
         if args.no_torch:
             torch_model = None
         bench = Bench(args, pose_onnx, torch_model)
-        rows = bench.pose_rows() + bench.end_to_end_rows()
+        cases = bench.pose_cases() + bench.torch_cases() + bench.end_to_end_cases()
+        times = interleaved_best(cases, args.trials)
+        rows = [(stage, name, count / t) for (stage, name, _, count), t in zip(cases, times)]
     print(f"machine: {machine()}")
     print(
         f"workload: {len(bench.images)} images ({len(bench.images) // args.repeat} photos x {args.repeat}), "
         f"{bench.crops} person crops, pose input {bench.pose.input_size[0]}x{bench.pose.input_size[1]}, "
-        f"detector {args.det.name}; best of {args.trials} trials\n"
+        f"detector {args.det.name}; best of {args.trials} interleaved trials\n"
     )
     print(table(rows))
     print()

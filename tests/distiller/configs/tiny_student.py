@@ -1,4 +1,4 @@
-# The demo student (t-size CSPNeXt) at 64x48, to keep distiller tests fast on 2 CPU cores.
+# The demo student at 64x48, to keep distiller tests fast on 2 CPU cores.
 _base_ = ['../../../configs/demo/rtmpose-student_demo.py']
 
 input_size = (48, 64)  # (w, h)
