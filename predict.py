@@ -30,6 +30,7 @@ from dwpose.inference.boxes import load_detector
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
+from dwpose.inference.runtime import use_shared_thread_pool
 from dwpose.inference.sources import read_image
 from dwpose.inference.writers import write_cog_npz, write_image
 
@@ -51,6 +52,7 @@ class Predictor(BasePredictor):
     def setup(self) -> None:
         """Load the pose model and the detector named by ``DWPOSE_POSE_MODEL`` / ``DWPOSE_DET_MODEL``."""
         device = os.environ.get("DWPOSE_DEVICE", "cpu")
+        use_shared_thread_pool()  # the worker process is ours: detector and pose share one pool
         pose = load_pose_model(model_spec(os.environ.get("DWPOSE_POSE_MODEL", DEFAULT_POSE_MODEL)), device)
         det = load_detector(model_spec(os.environ.get("DWPOSE_DET_MODEL", DEFAULT_DET_MODEL)), device)
         self.pipeline = TopDownPipeline(pose, det)

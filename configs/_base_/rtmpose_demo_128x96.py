@@ -81,13 +81,13 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
+    batch_size=16, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='CocoWholeBodyDataset', data_root=data_root, data_mode='topdown',
                  ann_file='annotations/demo_wholebody_train.json',
                  data_prefix=dict(img='images/train/'), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=True, drop_last=False,
+    batch_size=32, num_workers=1, persistent_workers=True, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(type='CocoWholeBodyDataset', data_root=data_root, data_mode='topdown',
                  ann_file='annotations/demo_wholebody_val.json',

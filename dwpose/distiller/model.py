@@ -10,8 +10,9 @@ student backbone + head in stage 1, teacher backbone + student head in stage 2.
 
 The teacher is frozen for the whole run: no gradients, eval mode through every ``train()`` call
 (its BatchNorm statistics never move), forward under ``torch.inference_mode``. For speed, training
-targets come from a copy of it with BatchNorm folded into the convs, in channels-last layout
-(``fast_teacher``); predictions and checkpoints always use the teacher itself.
+targets come from a copy of it with BatchNorm folded into the convs (``fast_teacher``), and on the
+CPU the loss path runs in channels-last layout (``channels_last``); predictions and checkpoints
+always use the modules themselves, in their own layout.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ from torch import Tensor, nn
 
 from dwpose.distiller import hooks as _hooks  # noqa: F401  registers FrozenTeacherEMAHook
 from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
-from dwpose.distiller.submodels import FastFrozenCopy, build_pose_model, load_model_config, load_weights_strict
+from dwpose.distiller.submodels import (
+    FastFrozenCopy,
+    build_pose_model,
+    load_model_config,
+    load_weights_strict,
+)
 
 Feats = Tuple[Tensor, ...]
 Logits = Tuple[Tensor, Tensor]
@@ -54,14 +60,17 @@ class TwoStageDistiller(BaseModel):
             the student has no backbone of its own.
         logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
         labelled_only: distil only keypoints with a positive target weight (reference: all).
-        fast_teacher: compute training targets with a BatchNorm-folded, channels-last copy of the
-            teacher (faster; equal up to float rounding). Predictions use the teacher itself.
+        fast_teacher: compute training targets with a BatchNorm-folded copy of the teacher
+            (faster; equal up to float rounding). Predictions use the teacher itself.
+        channels_last: run the loss path (teacher copy, student forward and backward) on NHWC
+            tensors; ``None`` does so on the CPU only, where oneDNN is faster with it.
         data_preprocessor: defaults to the student config's.
     """
 
     def __init__(self, teacher_cfg: str, student_cfg: str, teacher_ckpt: Optional[str], stage: int,
                  feature_alpha: float, logit_weight: float, labelled_only: bool = False,
-                 fast_teacher: bool = True, data_preprocessor: Optional[dict] = None) -> None:
+                 fast_teacher: bool = True, channels_last: Optional[bool] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
         if stage == 2 and feature_alpha:
@@ -78,6 +87,7 @@ class TwoStageDistiller(BaseModel):
         self.logit_weight = float(logit_weight)
         self.labelled_only = labelled_only
         self.fast_teacher = fast_teacher
+        self.channels_last = channels_last
         self._fast_teacher = FastFrozenCopy()
 
         self.teacher = build_pose_model(t_cfg.model, use_sync_bn=False)
@@ -131,14 +141,18 @@ class TwoStageDistiller(BaseModel):
         """Teacher features (N, C_t, h, w) per stage and SimCC logits (N, K, Wx), (N, K, Wy)."""
         teacher = self.teacher
         if self.fast_teacher:
-            teacher = self._fast_teacher.get(self.teacher)
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            nhwc = inputs.is_contiguous(memory_format=torch.channels_last)
+            teacher = self._fast_teacher.get(self.teacher, channels_last=nhwc)
         with torch.inference_mode():
             feats = teacher.extract_feat(inputs)
             logits = teacher.head(feats)
-        # copies outside inference mode are ordinary (NCHW) tensors that autograd may save
-        feats = tuple(f.clone(memory_format=torch.contiguous_format) for f in feats)
-        return feats, (logits[0].clone(), logits[1].clone())
+        # clones made outside inference mode are ordinary tensors, which autograd may save
+        return tuple(f.clone() for f in feats), (logits[0].clone(), logits[1].clone())
+
+    def _loss_layout(self, inputs: Tensor) -> Tensor:
+        """``inputs`` (N, 3, H, W) in the memory layout of the loss path."""
+        use_nhwc = self.channels_last if self.channels_last is not None else inputs.device.type == "cpu"
+        return inputs.contiguous(memory_format=torch.channels_last) if use_nhwc else inputs
 
     # ---- forward modes -------------------------------------------------------------------------
     def extract_feat(self, inputs: Tensor) -> Feats:
@@ -180,6 +194,7 @@ class TwoStageDistiller(BaseModel):
     # ---- losses --------------------------------------------------------------------------------
     def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
         """Losses of one batch, each under its own ``loss_*`` key (plus logged-only scalars)."""
+        inputs = self._loss_layout(inputs)
         t_feats, t_logits = self._teacher_forward(inputs)
         s_feats = self.student.extract_feat(inputs) if self.stage == 1 else t_feats
         s_logits = self.student.head(s_feats)

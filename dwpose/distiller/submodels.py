@@ -5,8 +5,8 @@
   a relative path is refused rather than resolved against the working directory.
 - The teacher checkpoint is loaded strictly, and a mismatch names the offending layer.
 - :func:`fast_frozen_copy` gives an inference-only copy of a frozen network: every conv ->
-  BatchNorm pair of MMCV's ``ConvModule`` merged into the conv, weights in channels-last layout
-  (oneDNN / cuDNN run NHWC convolutions without reordering each input).
+  BatchNorm pair of MMCV's ``ConvModule`` merged into the conv, optionally in channels-last layout
+  (oneDNN, PyTorch's CPU convolution library, runs NHWC convolutions without reordering each input).
 """
 
 from __future__ import annotations
@@ -129,17 +129,18 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     return folded
 
 
-def fast_frozen_copy(module: nn.Module) -> nn.Module:
-    """:func:`fold_batchnorm`, then weights in channels-last memory format (feed it NHWC inputs)."""
-    return fold_batchnorm(module).to(memory_format=torch.channels_last)
+def fast_frozen_copy(module: nn.Module, channels_last: bool) -> nn.Module:
+    """:func:`fold_batchnorm`, with weights in channels-last layout when asked (for NHWC inputs)."""
+    folded = fold_batchnorm(module)
+    return folded.to(memory_format=torch.channels_last) if channels_last else folded
 
 
 class FastFrozenCopy:
     """Cache of :func:`fast_frozen_copy` of a frozen module, rebuilt when the module's tensors change.
 
-    The cache key is each parameter's and buffer's storage address and in-place version counter,
-    so loading a checkpoint (``copy_``) or moving the module (``.to``) invalidates it. The cache is
-    neither copied (EMA's ``deepcopy``) nor pickled.
+    The cache key is each parameter's and buffer's storage address and in-place version counter
+    (plus the layout), so loading a checkpoint (``copy_``) or moving the module (``.to``)
+    invalidates it. The cache is neither copied (EMA's ``deepcopy``) nor pickled.
     """
 
     def __init__(self) -> None:
@@ -147,19 +148,19 @@ class FastFrozenCopy:
         self._module: nn.Module | None = None
 
     @staticmethod
-    def _fingerprint(module: nn.Module) -> tuple:
+    def _fingerprint(module: nn.Module, channels_last: bool) -> tuple:
         tensors = [*module.parameters(), *module.buffers()]
-        return tuple((t.data_ptr(), t._version) for t in tensors)
+        return (channels_last, *((t.data_ptr(), t._version) for t in tensors))
 
-    def get(self, module: nn.Module) -> nn.Module:
+    def get(self, module: nn.Module, channels_last: bool) -> nn.Module:
         """The fast copy of ``module`` as it is now."""
-        key = self._fingerprint(module)
+        key = self._fingerprint(module, channels_last)
         if self._module is None or key != self._key:
-            self._module, self._key = fast_frozen_copy(module), key
+            self._module, self._key = fast_frozen_copy(module, channels_last), key
         return self._module
 
-    def __deepcopy__(self, memo: dict) -> FoldedCopy:
-        return FoldedCopy()
+    def __deepcopy__(self, memo: dict) -> FastFrozenCopy:
+        return FastFrozenCopy()
 
     def __getstate__(self) -> dict:
         return {"_key": (), "_module": None}

@@ -81,6 +81,8 @@ def user_error_message(exc: BaseException) -> Optional[str]:
     m = _IMAGE_ERR.search(text)
     if m:
         return f"cannot decode image {m.group(1)} (corrupt or not an image)"
+    if isinstance(exc, AssertionError) and re.search(r"does ?n[o']t exist|not found", text):
+        return " ".join(_first_line(exc).replace("`", "").split())  # mmpose's missing-file asserts
     if isinstance(exc, KeyError) and "registry" in text:
         return f"config names an unknown component: {text.strip(chr(39)).strip()}"
     if "No such file or directory" in text:

@@ -14,6 +14,7 @@ import os
 import os.path as osp
 
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from mmengine.registry import RUNNERS  # root registry: found with or without a default scope
@@ -44,4 +45,5 @@ class DWPoseRunner(Runner):
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         tmp_name = f".{filename}.part"
         super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        if is_main_process():  # MMEngine writes checkpoints on rank 0 only
+            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))

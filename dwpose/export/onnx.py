@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
 from dwpose.inference.writers import atomic_write_bytes
 
+if TYPE_CHECKING:
+    import torch
+
+    from dwpose.inference.torch_pose import TorchPoseModel
+
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("simcc_x", "simcc_y")
 
 
-def _wrapper(pose_model):
+def _wrapper(pose_model: TorchPoseModel) -> torch.nn.Module:
     import torch
 
     class SimCCGraph(torch.nn.Module):
@@ -35,7 +40,7 @@ def _wrapper(pose_model):
     return SimCCGraph(pose_model.model).eval()
 
 
-def export_model(pose_model, out: str | Path, opset: int = 17) -> Path:
+def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -> Path:
     """Export a loaded :class:`~dwpose.inference.torch_pose.TorchPoseModel` to ``out`` atomically.
 
     Args:
@@ -89,7 +94,9 @@ def export_onnx(
     return export_model(TorchPoseModel(config, checkpoint, "cpu", input_size), out, opset)
 
 
-def parity(pose_model, onnx_path: str | Path, num_crops: int = 4, seed: int = 0) -> Tuple[float, float]:
+def parity(
+    pose_model: TorchPoseModel, onnx_path: str | Path, num_crops: int = 4, seed: int = 0
+) -> Tuple[float, float]:
     """Compare the SimCC outputs of PyTorch and onnxruntime on random crops.
 
     Args:

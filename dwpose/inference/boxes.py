@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -119,7 +119,9 @@ class MMDetDetector:
         return boxes[np.argsort(-boxes[:, 4], kind="stable")]
 
 
-def load_detector(spec: Sequence[str], device: str = "cpu", score_threshold: float = 0.3):
+def load_detector(
+    spec: Sequence[str], device: str = "cpu", score_threshold: float = 0.3
+) -> Callable[[np.ndarray], np.ndarray]:
     """A detector from ``[DET.onnx]`` (either layout) or ``[CONFIG, CHECKPOINT]`` (mmdet)."""
     spec = [str(s) for s in spec]
     if len(spec) == 1 and spec[0].lower().endswith(".onnx"):

@@ -17,7 +17,7 @@ from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
-from dwpose.inference.runtime import check_device
+from dwpose.inference.runtime import check_device, use_shared_thread_pool
 from dwpose.inference.sources import classify_input, silence_opencv_logging
 
 
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise NotADirectoryError(f"--out {args.out} exists and is not a folder")
     boxes = load_boxes(args.boxes) if args.boxes is not None else None
+    use_shared_thread_pool()
     pose_model = load_pose_model(args.pose, args.device)
     detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
     pipeline = TopDownPipeline(pose_model, detector)

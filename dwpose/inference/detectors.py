@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -184,7 +184,7 @@ def read_mmdeploy_pipeline(onnx_path: Path) -> Optional[dict]:
 
 def load_onnx_detector(
     path: str | Path, device: str = "cpu", score_threshold: float = 0.3, nms_threshold: float = 0.45
-):
+) -> Union[YoloxOnnxDetector, End2EndOnnxDetector]:
     """Open a detector ONNX of either layout (see the module docstring)."""
     path = Path(path)
     session = create_session(path, device, what="detector")

@@ -8,7 +8,10 @@ import numpy as np
 
 
 def decode_simcc(
-    simcc_x: np.ndarray, simcc_y: np.ndarray, split_ratio: Optional[float] = None, input_size=None
+    simcc_x: np.ndarray,
+    simcc_y: np.ndarray,
+    split_ratio: Optional[float] = None,
+    input_size: Optional[Tuple[int, int]] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Decode SimCC logits the way MMPose's ``SimCCLabel`` (and DWPose's ONNX annotator) does.
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from dwpose.inference.pose_models import RGB_MEAN, RGB_STD
+
+if TYPE_CHECKING:
+    import torch
 
 
 def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None) -> Any:
@@ -49,7 +52,7 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     return cfg
 
 
-def build_model(cfg: Any, device: str = "cpu"):
+def build_model(cfg: Any, device: str = "cpu") -> torch.nn.Module:
     """Build the pose estimator of a config (random weights), eval mode, SyncBN turned into BN."""
     from mmengine.model.utils import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
@@ -144,7 +147,7 @@ class TorchPoseModel:
         self.std = tuple(prep.get("std") or RGB_STD)
         self.device = device
 
-    def forward(self, batch):
+    def forward(self, batch: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Tensor ``(N, 3, H, W)`` -> ``(simcc_x, simcc_y)`` tensors (the graph that gets exported)."""
         return self.model.head.forward(self.model.extract_feat(batch))
 

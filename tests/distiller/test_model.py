@@ -164,23 +164,27 @@ def test_labelled_only_distils_labelled_keypoints(teacher_ckpt):
         assert model.loss(inputs, data_samples)["loss_logit"].item() == 0.0
 
 
-def test_fast_teacher_matches_and_follows_weight_changes(teacher_ckpt):
+@pytest.mark.parametrize("nhwc", [False, True])
+def test_fast_teacher_matches_and_follows_weight_changes(teacher_ckpt, nhwc):
     model = build_distiller(1, teacher_ckpt)
     inputs, _ = preprocess(model, make_samples(2), training=False)
+    if nhwc:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        ref = model.teacher.head(model.teacher.extract_feat(inputs))
+        ref = model.teacher.head(model.teacher.extract_feat(inputs.contiguous()))
     feats, logits = model._teacher_forward(inputs)
-    folded = model._fast_teacher.get(model.teacher)
-    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
+    fast = model._fast_teacher.get(model.teacher, channels_last=nhwc)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in fast.modules())
     for a, b in zip(logits, ref):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
     shifted = {k: (v + 0.01 if k.endswith("running_mean") else v)
                for k, v in model.teacher.state_dict().items()}
     model.teacher.load_state_dict(shifted)
     _, logits2 = model._teacher_forward(inputs)
-    assert model._fast_teacher.get(model.teacher) is not folded
+    assert model._fast_teacher.get(model.teacher, channels_last=nhwc) is not fast
     with torch.no_grad():
-        ref2 = model.teacher.head(model.teacher.extract_feat(inputs))
+        ref2 = model.teacher.head(model.teacher.extract_feat(inputs.contiguous()))
+    assert not torch.allclose(ref2[0], ref[0], rtol=1e-4, atol=1e-4)
     assert torch.allclose(logits2[0], ref2[0], rtol=1e-4, atol=1e-4)
 
 
@@ -214,3 +218,16 @@ def test_mmpose_scoped_config_path(teacher_ckpt):
                             "rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py")
     assert cfg.model.head.in_channels == 384
 
+
+
+def test_fast_teacher_cache_is_not_copied(teacher_ckpt):
+    """EMA deep-copies the model: the copy starts with an empty cache instead of a stale one."""
+    import copy
+    import pickle
+
+    model = build_distiller(1, teacher_ckpt)
+    inputs, _ = preprocess(model, make_samples(2), training=False)
+    model._teacher_forward(inputs)
+    assert model._fast_teacher._module is not None
+    assert copy.deepcopy(model)._fast_teacher._module is None
+    assert pickle.loads(pickle.dumps(model._fast_teacher))._module is None

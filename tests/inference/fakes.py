@@ -43,9 +43,11 @@ def simcc_onnx(
     input_size: Tuple[int, int] = INPUT_SIZE,
     peak_x: float = 0.9,
     peak_y: float = 0.8,
+    input_gain: float = 0.0,
 ) -> np.ndarray:
     """Write an ONNX "pose model" with the DWPose I/O whose SimCC peaks are ``peaks`` ``(K, 2)`` bins
-    (x bin, y bin) for every crop, whatever the input. Returns the peaks."""
+    (x bin, y bin) for every crop; ``input_gain * mean(crop)`` is added to all logits (0: the output
+    ignores the input). Returns the peaks."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -64,7 +66,7 @@ def simcc_onnx(
     ]
     inits = [
         numpy_helper.from_array(np.array([-1, 1, 1], np.int64), "shape"),
-        numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
+        numpy_helper.from_array(np.full((1,), input_gain, np.float32), "zero"),
         numpy_helper.from_array(cx, "cx"),
         numpy_helper.from_array(cy, "cy"),
     ]

@@ -77,15 +77,17 @@ def test_no_person_means_no_pose_call(peaks_onnx):
     assert len(result) == 0 and result.keypoints.shape == (0, 133, 2) and model.calls == []
 
 
-def test_fixed_batch_one_model_loops_and_agrees(tmp_path, peaks_onnx):
-    path = tmp_path / "fixed.onnx"
-    simcc_onnx(path, peaks=peaks_onnx.peaks, batch=1)
-    fixed, dynamic = OnnxPoseModel(path), OnnxPoseModel(peaks_onnx.path)
+def test_fixed_batch_one_model_loops_and_agrees(tmp_path):
+    fixed_path, dynamic_path = tmp_path / "fixed.onnx", tmp_path / "dynamic.onnx"
+    simcc_onnx(fixed_path, batch=1, input_gain=1.0)  # logits shift by each crop's mean: order matters
+    simcc_onnx(dynamic_path, input_gain=1.0)
+    fixed, dynamic = OnnxPoseModel(fixed_path), OnnxPoseModel(dynamic_path)
     assert fixed.fixed_batch == 1 and dynamic.fixed_batch is None
-    boxes = np.array([[0, 0, 50, 80], [60, 0, 90, 70], [5, 5, 20, 90]], np.float32)
-    image = np.zeros((100, 100, 3), np.uint8)
-    a, b = TopDownPipeline(fixed)(image, boxes), TopDownPipeline(dynamic)(image, boxes)
-    np.testing.assert_allclose(a.keypoints, b.keypoints)
+    crops = np.random.default_rng(3).standard_normal((5, 3, 256, 192)).astype(np.float32)
+    crops += np.arange(5, dtype=np.float32)[:, None, None, None]
+    for a, b, peak in zip(fixed(crops), dynamic(crops), (0.9, 0.8)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+        np.testing.assert_allclose(a.max(axis=(1, 2)), peak + crops.mean(axis=(1, 2, 3)), rtol=1e-5)
 
 
 def test_crops_are_rgb_before_the_rgb_mean_std(peaks_onnx):

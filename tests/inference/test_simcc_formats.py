@@ -125,3 +125,18 @@ def test_coco_wholebody_result():
     assert res["image_id"] == 785 and res["category_id"] == 1 and len(res["keypoints"]) == 399
     assert res["keypoints"][3:6] == pytest.approx([1.0, 1.5, scores[0, 1]], abs=1e-3)
     assert res["score"] == pytest.approx(0.5 * scores[0].mean(), rel=1e-5)
+
+
+def test_coco_results_score_perfectly_when_they_are_the_ground_truth(coco_mini):
+    """Our results records are what `dwpose eval` scores: ground truth written through them gives AP 1."""
+    wholebody = pytest.importorskip("dwpose.evaluation.wholebody")
+    import json
+
+    doc = json.loads((coco_mini / "coco_wholebody_mini.json").read_text())
+    fields = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+    results = []
+    for ann in (a for a in doc["annotations"] if a["num_keypoints"] > 0):  # others are ignored GT
+        flat = np.concatenate([np.asarray(ann[f], np.float32).reshape(-1, 3) for f in fields])
+        results.append(coco_wholebody_result(ann["image_id"], flat[:, :2], np.ones(133, np.float32), 1.0))
+    scores = wholebody.evaluate_wholebody(wholebody.load_gt(coco_mini / "coco_wholebody_mini.json"), results)
+    assert scores["body"]["AP"] == pytest.approx(1.0) and scores["wholebody"]["AP"] == pytest.approx(1.0)

@@ -10,7 +10,9 @@ the model is built, i.e. weights + optimizer state + activations; on CUDA it is
 
     python tools/analysis/benchmark_distill.py --teacher l --student t --batch 16 --iters 5
 
-Prints a Markdown table (and writes it to --out when given).
+On a machine shared with other jobs, run several ``--rounds``: variants are interleaved and the
+fastest step of each is reported next to the median (the minimum is the least disturbed
+measurement). Prints a Markdown table (and writes it to --out when given).
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--res", default="256x192", choices=sorted(PLAIN))
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    p.add_argument("--iters", type=int, default=5, help="timed steps (the median is reported)")
+    p.add_argument("--iters", type=int, default=5, help="timed steps per round")
     p.add_argument("--rounds", type=int, default=1,
-                   help="repeat the whole set of variants, interleaved; the best round is kept")
+                   help="repeat the whole set of variants, interleaved, pooling the step times")
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
     p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
     p.add_argument("--device", default="cuda" if _cuda() else "cpu")
     p.add_argument("--out", help="also write the Markdown table here")
@@ -130,8 +133,8 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_worker(args: argparse.Namespace) -> Dict[str, float]:
-    """Build one variant, time ``train_step``; returns step times and peak memory."""
+def run_worker(args: argparse.Namespace) -> Dict[str, object]:
+    """Build one variant, time ``train_step``; returns the step times (s) and peak memory (MB)."""
     import torch
     from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
@@ -139,6 +142,8 @@ def run_worker(args: argparse.Namespace) -> Dict[str, float]:
 
     import dwpose.plugin  # noqa: F401
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     init_default_scope("mmpose")
     hub = MessageHub.get_current_instance()
     hub.update_info("epoch", 0)
@@ -163,8 +168,7 @@ def run_worker(args: argparse.Namespace) -> Dict[str, float]:
             times.append(time.perf_counter() - start)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
     mem = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else peak_rss - base_rss
-    return dict(step_s=statistics.median(times), samples_per_s=args.batch / statistics.median(times),
-                mem_mb=mem)
+    return dict(steps=times, mem_mb=mem)
 
 
 def _sync(device: str) -> None:
@@ -174,7 +178,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _spawn(variant: str, argv: List[str]) -> Dict[str, float]:
+def _spawn(variant: str, argv: List[str]) -> Dict[str, object]:
     cmd = [sys.executable, os.path.abspath(__file__), *argv, "--worker", variant]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if run.returncode != 0:
@@ -188,17 +192,18 @@ def _pair(name: str, args: argparse.Namespace) -> str:
     return f"{args.student} -> {args.student}{args.student} (head)"
 
 
-def table(results: Dict[str, Dict[str, float]], args: argparse.Namespace) -> str:
-    """Markdown table; speed-up and memory ratio are relative to mmpose's variant of the stage."""
+def table(results: Dict[str, dict], args: argparse.Namespace) -> str:
+    """Markdown table; speed-up is the ratio of the fastest steps to mmpose's for the same stage."""
     mem_unit = "peak CUDA alloc (MB)" if args.device.startswith("cuda") else "peak RSS delta (MB)"
-    lines = [f"| variant | pair ({args.res}) | batch | step (s) | samples/s | speed-up | {mem_unit} |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [f"| variant | pair ({args.res}) | batch | fastest step (s) | median step (s) | samples/s "
+             f"| speed-up | {mem_unit} |", "|---|---|---|---|---|---|---|---|"]
     for name in args.variants:
         r = results[name]
+        best, med = min(r["steps"]), statistics.median(r["steps"])
         ref = results.get(f"mmpose-{name.split('-')[1]}")
-        speedup = f"{r['samples_per_s'] / ref['samples_per_s']:.2f}x" if ref else "-"
-        lines.append(f"| {name} | {_pair(name, args)} | {args.batch} | {r['step_s']:.3f} | "
-                     f"{r['samples_per_s']:.2f} | {speedup} | {r['mem_mb']:.0f} |")
+        speedup = f"{min(ref['steps']) / best:.2f}x" if ref else "-"
+        lines.append(f"| {name} | {_pair(name, args)} | {args.batch} | {best:.3f} | {med:.3f} | "
+                     f"{args.batch / best:.2f} | {speedup} | {max(r['mem']):.0f} |")
     return "\n".join(lines)
 
 
@@ -208,14 +213,15 @@ def main(argv=None) -> int:
         print(json.dumps(run_worker(args)))
         return 0
     passthrough = list(argv if argv is not None else sys.argv[1:])
-    results: Dict[str, Dict[str, float]] = {}
+    results: Dict[str, dict] = {name: dict(steps=[], mem=[]) for name in args.variants}
     for rnd in range(args.rounds):
         for name in args.variants:
             r = _spawn(name, passthrough)
-            print(f"round {rnd + 1}/{args.rounds} {name}: {r['samples_per_s']:.2f} samples/s, "
-                  f"{r['mem_mb']:.0f} MB", file=sys.stderr, flush=True)
-            if name not in results or r["samples_per_s"] > results[name]["samples_per_s"]:
-                results[name] = r
+            results[name]["steps"] += r["steps"]
+            results[name]["mem"].append(r["mem_mb"])
+            print(f"round {rnd + 1}/{args.rounds} {name}: steps "
+                  f"{', '.join(f'{t:.2f}' for t in r['steps'])} s, {r['mem_mb']:.0f} MB",
+                  file=sys.stderr, flush=True)
     text = table(results, args)
     print(text)
     if args.out:

@@ -1,15 +1,17 @@
 """Inference speed on this machine: end-to-end images/s and pose-stage crops/s.
 
-Compares, on the same ONNX files and the same person boxes: our batched pipeline, the bare
-onnxruntime call it wraps, one crop at a time, rtmlib (``RTMDet`` + ``RTMPose``, local files,
-backend onnxruntime) and PyTorch. Prints a markdown table.
+Compares, on the same ONNX files and the same person boxes: our pipeline (all crops of an image in
+one call, sessions sharing one thread pool), the bare onnxruntime call it wraps, one crop at a time,
+rtmlib (``RTMDet`` + ``RTMPose``: local files, backend onnxruntime, its default session options),
+and PyTorch. The cases take turns in every trial and the best trial counts, so load from other
+processes on a shared machine hits them alike. Prints a markdown table.
 
 Usage::
 
     python tools/analysis/benchmark_inference.py \
         [--pose MODEL.onnx | --config CONFIG.py [--checkpoint CKPT]] \
         [--det ../shared/weights/rtmdet-nano_person_end2end.onnx] \
-        [--images ../shared/data/coco-wholebody-mini/images] [--repeat 5] [--trials 3] [--no-torch]
+        [--images ../shared/data/coco-wholebody-mini/images] [--repeat 5] [--trials 5] [--no-torch]
 
 Without ``--pose``, the RTMPose-t config is built with random weights and exported to a temporary
 ONNX (speed does not depend on the weights).
@@ -32,7 +34,7 @@ from dwpose.inference.detectors import load_onnx_detector
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio, warp_crops
 from dwpose.inference.pipeline import TopDownPipeline, normalize_crops
 from dwpose.inference.pose_models import OnnxPoseModel
-from dwpose.inference.runtime import cpu_count
+from dwpose.inference.runtime import cpu_count, use_shared_thread_pool
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -40,10 +42,10 @@ DEFAULT_CONFIG = (
     REPO
     / "configs/wholebody_2d_keypoint/rtmpose/coco-wholebody/rtmpose-t_8xb64-270e_coco-wholebody-256x192.py"
 )
-BARE = "bare onnxruntime, all crops of an image per call"
-BATCHED = "dwpose (crop + normalise + ORT + decode), batched"
+BARE = "bare onnxruntime session.run, all crops of an image per call"
+BATCHED = "dwpose (crop + normalise + ORT + decode), all crops of an image per call"
 RTMLIB_POSE = "rtmlib RTMPose (1 crop per call, its design)"
-E2E_OURS = "dwpose (ONNX detector + ONNX pose)"
+E2E_OURS = "dwpose (ONNX detector + ONNX pose, shared thread pool)"
 E2E_RTMLIB = "rtmlib RTMDet + RTMPose (same ONNX files)"
 
 
@@ -55,14 +57,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--det", type=Path, default=SHARED / "weights/rtmdet-nano_person_end2end.onnx")
     p.add_argument("--images", type=Path, default=SHARED / "data/coco-wholebody-mini/images")
     p.add_argument("--repeat", type=int, default=5, help="passes over the images per trial")
-    p.add_argument("--trials", type=int, default=3, help="trials per measurement; the best is kept")
+    p.add_argument("--trials", type=int, default=5, help="interleaved trials; the best of each case counts")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
     return p.parse_args()
 
 
 def interleaved_best(cases: List[tuple], trials: int) -> List[float]:
-    """Best wall time of each ``(stage, name, fn, count)`` case; the cases take turns in every trial, so a
-    busy neighbour on a shared machine slows them all alike, and the minimum filters such bursts."""
+    """Best wall time of each ``(stage, name, fn, count)`` case, the cases taking turns in every trial."""
     for case in cases:
         case[2]()  # warm-up
     best = [float("inf")] * len(cases)
@@ -74,23 +75,26 @@ def interleaved_best(cases: List[tuple], trials: int) -> List[float]:
     return best
 
 
-def export_default(config: Path, checkpoint: Optional[Path], folder: Path):
+def torch_model_and_onnx(args: argparse.Namespace, folder: Path):
+    """``(TorchPoseModel or None, pose ONNX path)``: exports ``--config`` when no ``--pose`` is given."""
+    if args.pose is not None and (args.no_torch or args.checkpoint is None):
+        return None, args.pose
     import torch
 
     from dwpose.export.onnx import export_model
     from dwpose.inference.torch_pose import TorchPoseModel
 
     torch.manual_seed(0)
-    model = TorchPoseModel(config, checkpoint)
-    return model, export_model(model, folder / "pose.onnx")
+    model = TorchPoseModel(args.config, args.checkpoint)
+    onnx_path = args.pose or export_model(model, folder / "pose.onnx")
+    return (None if args.no_torch else model), onnx_path
 
 
 def machine() -> str:
     cpu = platform.processor() or "cpu"
     try:
-        cpu = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     versions = f"onnxruntime {ort.__version__}, python {platform.python_version()}"
@@ -98,39 +102,45 @@ def machine() -> str:
 
 
 class Bench:
-    """The workload: decoded images (repeated), their person boxes, and the models under test."""
+    """The workload (decoded images, repeated; their person boxes) and the cases to time."""
 
     def __init__(self, args: argparse.Namespace, pose_onnx: Path, torch_model=None) -> None:
+        from rtmlib import RTMDet, RTMPose
+
         photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".png"))
         self.images = [cv2.imread(str(p)) for p in photos] * args.repeat
-        self.args, self.pose_onnx, self.torch_model = args, pose_onnx, torch_model
-        self.detector = load_onnx_detector(args.det)
-        self.pose = OnnxPoseModel(pose_onnx)
-        self.boxes = [self.detector(img) for img in self.images]
+        self.args, self.torch_model = args, torch_model
+        # rtmlib's sessions and ours with per-session pools first: after use_shared_thread_pool()
+        # onnxruntime refuses per-session pools in this process.
+        self.rtm_det = RTMDet(str(args.det), model_input_size=(320, 320), backend="onnxruntime", device="cpu")
+        self.per_session = TopDownPipeline(OnnxPoseModel(pose_onnx), load_onnx_detector(args.det))
+        size = self.per_session.pose_model.input_size
+        self.rtm_pose = RTMPose(str(pose_onnx), model_input_size=size, backend="onnxruntime", device="cpu")
+        use_shared_thread_pool()
+        self.pipe = TopDownPipeline(OnnxPoseModel(pose_onnx), load_onnx_detector(args.det))
+        self.boxes = [self.pipe.detect(img) for img in self.images]
         self.crops = sum(len(b) for b in self.boxes)
 
-    def _batches(self) -> List[np.ndarray]:
+    def batches(self) -> List[np.ndarray]:
         """Per image, its normalised crops ``(N, 3, H, W)`` (the bare model's input)."""
-        size, batches = self.pose.input_size, []
+        pose, out = self.pipe.pose_model, []
         for img, b in zip(self.images, self.boxes):
             c, s = bbox_xyxy_to_center_scale(b[:, :4])
-            crops = warp_crops(img, c, fix_aspect_ratio(s, size[0] / size[1]), size)
-            batches.append(normalize_crops(crops, self.pose.mean, self.pose.std))
-        return batches
+            crops = warp_crops(
+                img, c, fix_aspect_ratio(s, pose.input_size[0] / pose.input_size[1]), pose.input_size
+            )
+            out.append(normalize_crops(crops, pose.mean, pose.std))
+        return out
 
     def pose_cases(self) -> List[tuple]:
-        """Pose stage on the same boxes: ours batched / per crop, the bare ORT call, rtmlib."""
-        from rtmlib import RTMPose
-
-        pipe, pose, batches = TopDownPipeline(self.pose), self.pose, self._batches()
-        rtm = RTMPose(
-            str(self.pose_onnx), model_input_size=pose.input_size, backend="onnxruntime", device="cpu"
-        )
+        """Pose stage on the same boxes: the bare ORT call, ours batched / per crop, rtmlib."""
+        pose, pipe, rtm, batches = self.pipe.pose_model, self.pipe, self.rtm_pose, self.batches()
+        bare = lambda x: pose.session.run(None, {pose.input_name: x})
         pairs = list(zip(self.images, self.boxes))
         runs = {
-            BARE: lambda: [pose(x) for x in batches],
-            "bare onnxruntime, 1 crop per call": lambda: [
-                pose(x[i : i + 1]) for x in batches for i in range(len(x))
+            BARE: lambda: [bare(x) for x in batches],
+            "bare onnxruntime session.run, 1 crop per call": lambda: [
+                bare(x[i : i + 1]) for x in batches for i in range(len(x))
             ],
             BATCHED: lambda: [pipe(i, b) for i, b in pairs],
             "dwpose, 1 crop per call": lambda: [
@@ -138,43 +148,27 @@ class Bench:
             ],
             RTMLIB_POSE: lambda: [rtm(i, bboxes=b[:, :4].tolist()) for i, b in pairs],
         }
-        return [("pose", name, fn, self.crops) for name, fn in runs.items()]
+        return [("pose", label, fn, self.crops) for label, fn in runs.items()]
 
     def torch_cases(self) -> List[tuple]:
-        """PyTorch on the crops of the first pass over the photos (it is slow)."""
+        """PyTorch (bare model, batched and per crop) on the crops of one pass over the photos."""
         if self.torch_model is None:
             return []
-        model, batches = self.torch_model, self._batches()[: len(self.images) // self.args.repeat]
-        crops = sum(len(x) for x in batches)
-        return [
-            (
-                "pose",
-                "PyTorch (bare model), all crops of an image per call",
-                lambda: [model(x) for x in batches],
-                crops,
-            ),
-            (
-                "pose",
-                "PyTorch (bare model), 1 crop per call",
-                lambda: [model(x[i : i + 1]) for x in batches for i in range(len(x))],
-                crops,
-            ),
-        ]
+        model, batches = self.torch_model, self.batches()[: len(self.images) // self.args.repeat]
+        n = sum(len(x) for x in batches)
+        batched = lambda: [model(x) for x in batches]
+        single = lambda: [model(x[i : i + 1]) for x in batches for i in range(len(x))]
+        return [("pose", "PyTorch (bare model), all crops of an image per call", batched, n),
+                ("pose", "PyTorch (bare model), 1 crop per call", single, n)]  # fmt: skip
 
     def end_to_end_cases(self) -> List[tuple]:
-        """Detector + pose on whole images, ours vs rtmlib, same ONNX files."""
-        from rtmlib import RTMDet, RTMPose
-
-        ours = TopDownPipeline(self.pose, self.detector)
-        det = RTMDet(str(self.args.det), model_input_size=(320, 320), backend="onnxruntime", device="cpu")
-        pose = RTMPose(
-            str(self.pose_onnx), model_input_size=self.pose.input_size, backend="onnxruntime", device="cpu"
-        )
-        n = len(self.images)
-        return [
-            ("end to end", E2E_OURS, lambda: [ours(i) for i in self.images], n),
-            ("end to end", E2E_RTMLIB, lambda: [pose(i, bboxes=det(i).tolist()) for i in self.images], n),
-        ]
+        """Detector + pose on whole images: ours (shared / per-session pools) and rtmlib."""
+        n, ours, per_session = len(self.images), self.pipe, self.per_session
+        rtm = lambda: [self.rtm_pose(i, bboxes=self.rtm_det(i).tolist()) for i in self.images]
+        return [("end to end", E2E_OURS, lambda: [ours(i) for i in self.images], n),
+                ("end to end", "dwpose, one thread pool per session (onnxruntime's default)",
+                 lambda: [per_session(i) for i in self.images], n),
+                ("end to end", E2E_RTMLIB, rtm, n)]  # fmt: skip
 
 
 def table(rows: List[tuple]) -> str:
@@ -189,43 +183,30 @@ def table(rows: List[tuple]) -> str:
 def summary(rows: List[tuple]) -> str:
     """The three targets, as measured."""
     r = {name: rate for _, name, rate in rows}
-    ours, bare = r[BATCHED], r[BARE]
-    vs_rtmlib, e2e = ours / r[RTMLIB_POSE], r[E2E_OURS] / r[E2E_RTMLIB]
-    return "\n".join(
-        [
-            f"- pose stage time per crop over bare onnxruntime (batched): {100 * (bare / ours - 1):+.1f}%"
-            " (target <= 15%)",
-            f"- pose stage vs rtmlib: {vs_rtmlib:.2f}x crops/s (target >= 1.35x)",
-            f"- end to end vs rtmlib: {e2e:.2f}x images/s (target >= 1.3x)",
-        ]
-    )
+    overhead = 100 * (r[BARE] / r[BATCHED] - 1)
+    return "\n".join([
+        f"- pose stage time per crop over the bare onnxruntime call: {overhead:+.1f}% (target <= +15%)",
+        f"- pose stage vs rtmlib: {r[BATCHED] / r[RTMLIB_POSE]:.2f}x crops/s (target >= 1.35x)",
+        f"- end to end vs rtmlib: {r[E2E_OURS] / r[E2E_RTMLIB]:.2f}x images/s (target >= 1.3x)",
+    ])  # fmt: skip
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: Optional[argparse.Namespace] = None) -> None:
+    args = args or parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        torch_model, pose_onnx = None, args.pose
-        if pose_onnx is None:
-            torch_model, pose_onnx = export_default(args.config, args.checkpoint, Path(tmp))
-        elif not args.no_torch and args.checkpoint is not None:
-            from dwpose.inference.torch_pose import TorchPoseModel
-
-            torch_model = TorchPoseModel(args.config, args.checkpoint)
-        if args.no_torch:
-            torch_model = None
+        torch_model, pose_onnx = torch_model_and_onnx(args, Path(tmp))
         bench = Bench(args, pose_onnx, torch_model)
         cases = bench.pose_cases() + bench.torch_cases() + bench.end_to_end_cases()
         times = interleaved_best(cases, args.trials)
-        rows = [(stage, name, count / t) for (stage, name, _, count), t in zip(cases, times)]
+    rows = [(stage, name, count / t) for (stage, name, _, count), t in zip(cases, times)]
+    w, h = bench.pipe.pose_model.input_size
     print(f"machine: {machine()}")
+    n = len(bench.images)
     print(
-        f"workload: {len(bench.images)} images ({len(bench.images) // args.repeat} photos x {args.repeat}), "
-        f"{bench.crops} person crops, pose input {bench.pose.input_size[0]}x{bench.pose.input_size[1]}, "
-        f"detector {args.det.name}; best of {args.trials} interleaved trials\n"
+        f"workload: {n} images ({n // args.repeat} photos x {args.repeat}), {bench.crops} person crops, "
+        f"pose input {w}x{h}, detector {args.det.name}; best of {args.trials} interleaved trials\n"
     )
-    print(table(rows))
-    print()
-    print(summary(rows))
+    print(table(rows) + "\n\n" + summary(rows))
 
 
 if __name__ == "__main__":
