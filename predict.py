@@ -69,6 +69,8 @@ class Predictor(BasePredictor):
     ) -> List[Path]:
         """Returns ``[keypoints.npz, keypoints.png]``: ``person_i`` -> ``{"body": (18, 2), "face": (68, 2),
         "hands": (2, 21, 2)}`` relative coordinates (or -1), and the poses drawn over the photo."""
+        if not 0.0 <= threshold <= 1.0:  # without cog's built schema the server does not check ge / le
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
         picture = read_image(image)  # ValueError for a non-image -> a failed prediction with that message
         result = self.pipeline(picture)
         out = pathlib.Path(tempfile.mkdtemp(prefix="dwpose-"))

@@ -155,10 +155,15 @@ def _transfer(dis_ckpt: Path, out: Path) -> Path:
 
 
 def _predict_one(config: Path, ckpt: Path, data: Path, root: Path) -> Path:
-    image = sorted((data / "images" / "val").glob("*.jpg"))[0]
+    """``dwpose predict`` on the first validation picture, with its annotated person box."""
+    gt = json.loads((data / "annotations" / "demo_wholebody_val.json").read_text())
+    image = gt["images"][0]
+    x, y, w, h = next(a["bbox"] for a in gt["annotations"] if a["image_id"] == image["id"])
+    boxes = root / "predict_boxes.json"
+    boxes.write_text(json.dumps({image["file_name"]: [[x, y, x + w, y + h]]}))
     out = root / "predict"
-    cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(image), "--pose", str(config), str(ckpt),
-           "--boxes", "full", "--out", str(out)]
+    cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(data / "images" / "val" / image["file_name"]),
+           "--pose", str(config), str(ckpt), "--boxes", str(boxes), "--out", str(out)]
     _run(cmd, root / "predict_output.log", quiet=True)
     return out
 

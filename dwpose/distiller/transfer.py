@@ -104,8 +104,10 @@ def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[D
     if two_dis is not None:
         wanted = 2 if two_dis else 1
         if wanted != detected and not mmpose_format:
-            raise ValueError(f"--two_dis={two_dis} but this is a stage-{detected} distiller checkpoint "
-                             f"({'no' if detected == 2 else 'a'} student backbone); drop the flag")
+            said = "--two_dis" if two_dis else "two_dis=False"
+            has = "has no" if detected == 2 else "has a"
+            raise ValueError(f"{said} contradicts the checkpoint: it is a stage-{detected} distiller "
+                             f"checkpoint (it {has} student backbone)")
         detected = wanted
     meta = dict(plain_python(meta), dwpose_transfer=dict(stage=detected))
     return {"meta": meta, "state_dict": convert_state_dict(state, detected)}, detected

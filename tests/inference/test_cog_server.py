@@ -118,5 +118,8 @@ def test_real_cog_server_predicts_and_survives_bad_uploads(cog_server, weights_d
     bad = _post(f"{cog_server}/predictions", {"input": {"image": _data_url(b"hello", "text/plain")}})
     assert bad["status"] == "failed" and "cannot decode image" in bad["error"]
 
+    too_high = _post(f"{cog_server}/predictions", {"input": {**payload["input"], "threshold": 5}})
+    assert too_high["status"] == "failed" and "threshold must be between 0 and 1" in too_high["error"]
+
     again = _post(f"{cog_server}/predictions", payload)
     assert again["status"] == "succeeded" and len(again["output"]) == 2
