@@ -20,7 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CFG = REPO / "configs" / "demo"
-SHOW = re.compile(r"Epoch\(train\)\s+\[\d+\]\[\s*\d+/\d+\]|coco-wholebody/AP|error|Error|resume:")
+SHOW = re.compile(r"Epoch\(train\)\s+\[\d+\]\[\s*(\d+)/\1\]|error|Error|resume:")
+COMPACT = re.compile(r"(Epoch\(train\)\s+\[\d+\]\[\s*\d+/\d+\]).*?(eta: \S+).*?(loss: [0-9.]+)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
     """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # PASSIVE: idle OpenMP threads sleep instead of spinning against the data-loader worker (2 cores)
+    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=REPO, env=env)
@@ -40,16 +42,17 @@ def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
         for line in proc.stdout:
             log.write(line)
             if not quiet and SHOW.search(line):
-                print("    " + line.rstrip()[-150:], flush=True)
+                m = COMPACT.search(line)
+                print("    " + (" ".join(m.groups()) if m else line.rstrip()[-150:]), flush=True)
         if proc.wait() != 0:
             raise RuntimeError(f"step failed (exit {proc.returncode}); full log: {log_path}")
 
 
 def _data_options(data: Path, epochs: int | None) -> list[str]:
-    opts = [f"data_root={data}/"]
+    # no validation inside training: every model is scored once, by tools/test.py, in step 7
+    opts = [f"data_root={data}/", "train_cfg.val_interval=100000"]
     if epochs:
         opts.append(f"train_cfg.max_epochs={epochs}")
-        opts.append(f"train_cfg.val_interval={epochs}")
     return opts
 
 
@@ -150,7 +153,7 @@ def _transfer(dis_ckpt: Path, out: Path) -> Path:
         from dwpose.distiller.transfer import transfer_checkpoint
 
         stage = transfer_checkpoint(str(dis_ckpt), str(out))
-        print(f"      pth_transfer: {dis_ckpt.name} (stage {stage}) -> {out.name}")
+        print(f"      pth_transfer: {dis_ckpt.name} ({stage}) -> {out.name}")
     return out
 
 

@@ -5,7 +5,7 @@
 # rotations and a dropout hole on every sample).
 _base_ = ['./default_runtime.py']
 
-max_epochs = 30
+max_epochs = 25
 base_lr = 4e-3
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 randomness = dict(seed=21)
@@ -46,7 +46,7 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=1.25),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', scale_factor=[0.8, 1.2], rotate_factor=30),
+    dict(type='RandomBBoxTransform', scale_factor=[0.8, 1.2], rotate_factor=10),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[
@@ -62,7 +62,7 @@ train_pipeline_stage2 = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale', padding=1.25),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.9, 1.1], rotate_factor=15),
+    dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.9, 1.1], rotate_factor=5),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[

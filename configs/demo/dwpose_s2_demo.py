@@ -7,7 +7,7 @@
 # Export: python pth_transfer.py <best checkpoint of this run> work_dirs/demo/dwpose-student.pth
 _base_ = ['./rtmpose-student_demo.py']
 
-max_epochs = 10
+max_epochs = 15
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 
 model = dict(

@@ -2,7 +2,7 @@
 # the student so that it has something to teach.
 _base_ = ['../_base_/rtmpose_demo_128x96.py']
 
-max_epochs = 40
+max_epochs = 32
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 model = dict(
     backbone=dict(deepen_factor=0.33, widen_factor=0.375),

@@ -144,7 +144,7 @@ class TwoStageDistiller(BaseModel):
             nhwc = inputs.is_contiguous(memory_format=torch.channels_last)
             teacher = self._fast_teacher.get(self.teacher, channels_last=nhwc)
         with torch.inference_mode():
-            feats = teacher.extract_feat(inputs)
+            feats = tuple(f.contiguous() for f in teacher.extract_feat(inputs))  # NCHW for the heads
             logits = teacher.head(feats)
         # clones made outside inference mode are ordinary tensors, which autograd may save
         return tuple(f.clone() for f in feats), (logits[0].clone(), logits[1].clone())

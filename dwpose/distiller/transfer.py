@@ -27,6 +27,12 @@ STAGE1_MAP = (("student.", ""),)
 STAGE2_MAP = (("teacher.backbone.", "backbone."), ("teacher.neck.", "neck."), ("student.head.", "head."))
 
 
+def _require_distiller(keys: Sequence[str]) -> None:
+    if not any(k.startswith("teacher.") for k in keys) or not any(k.startswith("student.") for k in keys):
+        raise ValueError("not a distiller checkpoint (it has no teacher.* and student.* weights); "
+                         "a plain pose checkpoint needs no conversion")
+
+
 def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = None) -> int:
     """1 or 2, from the keys of a distiller ``state_dict`` (and ``meta['cfg']`` for mmpose's).
 
@@ -34,9 +40,7 @@ def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = Non
         ValueError: not a distiller checkpoint, or the stage cannot be told.
     """
     keys = list(state_dict)
-    if not any(k.startswith("teacher.") for k in keys) or not any(k.startswith("student.") for k in keys):
-        raise ValueError("not a distiller checkpoint (it has no teacher.* and student.* weights); "
-                         "a plain pose checkpoint needs no conversion")
+    _require_distiller(keys)
     if not any(k.startswith("student.backbone.") for k in keys):
         return 2
     if not any(k.startswith("distill_losses.") for k in keys):
@@ -87,6 +91,20 @@ def plain_python(obj: Any) -> Any:
     return str(obj)
 
 
+def _resolve_stage(state: Mapping[str, Tensor], meta: Mapping, two_dis: Optional[bool]) -> int:
+    """The stage to convert: detected, checked against ``two_dis`` when that is given."""
+    if two_dis is not None and any(k.startswith("distill_losses.") for k in state):
+        _require_distiller(list(state))
+        return 2 if two_dis else 1  # mmpose's keys cannot tell the stage: the flag decides
+    detected = detect_stage(state, meta)
+    if two_dis is not None and (2 if two_dis else 1) != detected:
+        said = "--two_dis" if two_dis else "two_dis=False"
+        has = "has no" if detected == 2 else "has a"
+        raise ValueError(f"{said} contradicts the checkpoint: it is a stage-{detected} distiller "
+                         f"checkpoint (it {has} student backbone)")
+    return detected
+
+
 def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[Dict[str, Any], int]:
     """Convert a loaded distiller checkpoint dict; returns ``({'meta', 'state_dict'}, stage)``.
 
@@ -99,16 +117,7 @@ def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[D
     if not isinstance(state, Mapping):
         raise ValueError("not an MMEngine checkpoint (no state_dict)")
     meta = ckpt.get("meta") or {}
-    detected = detect_stage(state, meta)
-    mmpose_format = any(k.startswith("distill_losses.") for k in state)
-    if two_dis is not None:
-        wanted = 2 if two_dis else 1
-        if wanted != detected and not mmpose_format:
-            said = "--two_dis" if two_dis else "two_dis=False"
-            has = "has no" if detected == 2 else "has a"
-            raise ValueError(f"{said} contradicts the checkpoint: it is a stage-{detected} distiller "
-                             f"checkpoint (it {has} student backbone)")
-        detected = wanted
+    detected = _resolve_stage(state, meta, two_dis)
     meta = dict(plain_python(meta), dwpose_transfer=dict(stage=detected))
     return {"meta": meta, "state_dict": convert_state_dict(state, detected)}, detected
 
@@ -135,7 +144,9 @@ def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None) -> s
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis]``; user mistakes exit 2 with one line."""
-    parser = argparse.ArgumentParser(prog="pth_transfer.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="pth_transfer.py",
+        description="Convert a DWPose distiller checkpoint into a plain pose-model checkpoint.")
     parser.add_argument("dis_ckpt", help="checkpoint written while training a distiller")
     parser.add_argument("out_ckpt", help="where to write the plain pose-model checkpoint")
     parser.add_argument("--two_dis", action="store_true", default=None,

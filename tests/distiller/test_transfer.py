@@ -51,6 +51,11 @@ def test_stage_detection():
     assert detect_stage(ref, {"cfg": "model = dict(two_dis=False)"}) == 1
     with pytest.raises(ValueError, match="pass two_dis explicitly"):
         detect_stage(ref, {})
+    # without its config text, the flag decides
+    assert convert_checkpoint({"state_dict": ref}, two_dis=True)[1] == 2
+    assert convert_checkpoint({"state_dict": ref}, two_dis=False)[1] == 1
+    assert list(convert_checkpoint({"state_dict": ref}, two_dis=True)[0]["state_dict"]) == [
+        "backbone.a", "head.b"]
     with pytest.raises(ValueError, match="not a distiller checkpoint"):
         detect_stage({"backbone.a": T, "head.b": T})
 
