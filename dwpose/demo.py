@@ -132,11 +132,11 @@ def _save_untrained(config: Path, path: Path) -> Path:
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
 
     import dwpose.plugin  # noqa: F401
     from dwpose.engine.checkpoint import atomic_save
     from dwpose.engine.device import replace_norm_type
-    from mmpose.registry import MODELS
 
     cfg = Config.fromfile(str(config))
     init_default_scope("mmpose")

@@ -16,8 +16,8 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 from mmengine.registry import RUNNERS  # root registry: found with or without a default scope
+from mmengine.runner import Runner
 
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  (weights_only allow-list)
 from dwpose.engine.device import adapt_to_device
@@ -29,7 +29,7 @@ class DWPoseRunner(Runner):
     """Runner with derived schedules, CPU fallbacks and atomic checkpoints."""
 
     @classmethod
-    def from_cfg(cls, cfg: Config) -> "DWPoseRunner":
+    def from_cfg(cls, cfg: Config) -> DWPoseRunner:
         cfg = cfg.copy()
         apply_schedule(cfg)
         hooks = list(cfg.get("custom_hooks") or [])

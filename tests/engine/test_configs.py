@@ -37,8 +37,9 @@ def test_expected_model_configs_exist():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
 def test_config_builds_offline(path, monkeypatch):
-    import dwpose.plugin  # noqa: F401
     from mmpose.registry import MODELS
+
+    import dwpose.plugin  # noqa: F401
 
     cfg = Config.fromfile(str(path))
     urls = [s for s in _strings(cfg._cfg_dict.to_dict()) if s.startswith(("http://", "https://"))]
@@ -81,8 +82,9 @@ def test_384_config_geometry():
 
 
 def test_student_forward_shapes_at_256x192():
-    import dwpose.plugin  # noqa: F401
     from mmpose.registry import MODELS
+
+    import dwpose.plugin  # noqa: F401
 
     cfg = Config.fromfile(str(REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                                  "/rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py"))

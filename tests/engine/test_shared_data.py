@@ -6,19 +6,20 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py"
+CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
+          / "rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py")
 PARTS = {"foot": slice(17, 23), "face": slice(23, 91), "lefthand": slice(91, 112),
          "righthand": slice(112, 133)}
 
 
 def _dataset(coco_mini: Path, pipeline, test_mode: bool = False):
-    import dwpose.plugin  # noqa: F401
     from mmpose.datasets import CocoWholeBodyDataset
+
+    import dwpose.plugin  # noqa: F401
 
     init_default_scope("mmpose")
     return CocoWholeBodyDataset(data_root=str(coco_mini), data_mode="topdown",

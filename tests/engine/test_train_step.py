@@ -28,8 +28,9 @@ def _dataset(cfg, root: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("size", ["t", "s", "m", "l", "x"])
 def test_one_training_step(size, demo_data):
-    import dwpose.plugin  # noqa: F401
     from mmpose.registry import MODELS
+
+    import dwpose.plugin  # noqa: F401
 
     torch.manual_seed(0)
     cfg = Config.fromfile(str(REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
