@@ -66,8 +66,7 @@ def _train(config: Path, work: Path, data: Path, args, extra: tuple[str, ...] = 
     cmd = [sys.executable, str(REPO / "tools/train.py"), str(config), "--work-dir", str(work),
            "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
     _run(cmd, work / "train_output.log", args.quiet)
-    last = (work / "last_checkpoint").read_text().strip()
-    os.link(last, done) if not done.exists() else None
+    os.link((work / "last_checkpoint").read_text().strip(), done)
     return done
 
 
