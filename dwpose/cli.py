@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
+
+from dwpose.errors import guarded
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -21,20 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("dwpose.demo", "run the miniature DWPose recipe end to end (what `make demo` runs)"),
 }
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
-
-
-def guarded(fn: Callable[[], int], prog: str = "dwpose") -> int:
-    """Run ``fn``; turn user mistakes into one ``prog: error: ...`` line and exit code 2."""
-    try:
-        return int(fn() or 0)
-    except USER_ERRORS as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{prog}: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+__all__ = ["build_parser", "guarded", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

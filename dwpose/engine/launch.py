@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-import re
-import sys
 from typing import Any, Optional, Sequence
 
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
+
+from dwpose.errors import first_line as _first_line
+from dwpose.errors import guarded
 
 CONFIG_ERRORS = (SyntaxError, NameError, TypeError, AttributeError, ImportError, KeyError)
 
@@ -61,50 +62,6 @@ def _replace_prefix(node: Any, old: str, new: str) -> Any:
     if isinstance(node, (list, tuple)):
         return type(node)(_replace_prefix(v, old, new) for v in node)
     return node
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-_IMAGE_ERR = re.compile(r"failed to load image: (\S+)")
-
-
-def user_error_message(exc: BaseException) -> Optional[str]:
-    """One line for an exception caused by user input, or ``None`` for a genuine bug."""
-    text = str(exc)
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError, PermissionError)):
-        return _first_line(exc)
-    if isinstance(exc, ValueError):
-        return _first_line(exc)
-    m = _IMAGE_ERR.search(text)
-    if m:
-        return f"cannot decode image {m.group(1)} (corrupt or not an image)"
-    if isinstance(exc, AssertionError) and re.search(r"does ?n[o']t exist|not found", text):
-        return " ".join(_first_line(exc).replace("`", "").split())  # mmpose's missing-file asserts
-    if isinstance(exc, KeyError) and "registry" in text:
-        return f"config names an unknown component: {text.strip(chr(39)).strip()}"
-    if "No such file or directory" in text:
-        found = re.search(r"No such file or directory: '([^']+)'", text)
-        return f"file not found: {found.group(1)}" if found else _first_line(exc)
-    return None
-
-
-def run_guarded(fn, prog: str) -> int:
-    """Run ``fn`` and map user errors to one line on stderr and exit code 2."""
-    try:
-        fn()
-        return 0
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001
-        msg = user_error_message(exc)
-        if msg is None:
-            raise
-        print(f"{prog}: error: {msg}", file=sys.stderr)
-        return 2
 
 
 def default_work_dir(config_path: str) -> str:
@@ -196,4 +153,4 @@ def main_entry(kind: str, argv: Optional[Sequence[str]], parse) -> int:
     if "LOCAL_RANK" not in os.environ and getattr(args, "local_rank", 0):
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     fn = train if kind == "train" else test
-    return run_guarded(lambda: fn(args), prog=f"tools/{kind}.py")
+    return guarded(lambda: fn(args), prog=f"tools/{kind}.py")

@@ -1,0 +1,56 @@
+"""One rule for user mistakes, shared by the ``dwpose`` command, the tools and the root scripts.
+
+A user mistake (a missing or unreadable file, a bad value, a config typo that names an unknown
+component, an image that does not decode) becomes one ``PROG: error: ...`` line on stderr and exit
+code 2; anything else is a bug and keeps its traceback. Standard library only, so that light entry
+points (``dwpose predict`` with ONNX models) can use it without importing torch or mm*.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Callable, Optional
+
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+_IMAGE_ERR = re.compile(r"failed to load image: (\S+)")
+_MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def user_error_message(exc: BaseException) -> Optional[str]:
+    """One line for an exception caused by user input, or ``None`` for a genuine bug."""
+    text = str(exc)
+    if isinstance(exc, USER_ERRORS):
+        return first_line(exc)
+    m = _IMAGE_ERR.search(text)
+    if m:  # mmcv / mmpose LoadImage on a file that is not an image
+        return f"cannot decode image {m.group(1)} (corrupt or not an image)"
+    if isinstance(exc, AssertionError) and re.search(r"does ?n[o']t exist|not found", text):
+        return " ".join(first_line(exc).replace("`", "").split())  # mmpose's missing-file asserts
+    if isinstance(exc, KeyError) and "registry" in text:
+        return f"config names an unknown component: {text.strip(chr(39)).strip()}"
+    if "No such file or directory" in text:
+        found = _MISSING_FILE.search(text)
+        return f"file not found: {found.group(1)}" if found else first_line(exc)
+    return None
+
+
+def guarded(fn: Callable[[], Optional[int]], prog: str = "dwpose") -> int:
+    """Run ``fn`` and return its exit code; user mistakes give one error line and exit code 2."""
+    try:
+        return int(fn() or 0)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - re-raised below unless it is a user mistake
+        msg = user_error_message(exc)
+        if msg is None:
+            raise
+        print(f"{prog}: error: {msg}", file=sys.stderr)
+        return 2
