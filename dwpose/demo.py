@@ -20,7 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CFG = REPO / "configs" / "demo"
-SHOW = re.compile(r"Epoch\(train\)\s+\[\d+\]\[\s*(\d+)/\1\]|error|Error|resume:")
+# end-of-epoch lines, our resume notes and real error lines (not torch's build flags such as -Werror=...)
+SHOW = re.compile(r"Epoch\(train\)\s+\[\d+\]\[\s*(\d+)/\1\]|(?:^|\s)(?:\w*Error|error):|resume:")
 COMPACT = re.compile(r"(Epoch\(train\)\s+\[\d+\]\[\s*\d+/\d+\]).*?(eta: \S+).*?(loss: [0-9.]+)")
 
 
@@ -130,6 +131,7 @@ def _save_untrained(config: Path, path: Path) -> Path:
         return path
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
@@ -138,6 +140,7 @@ def _save_untrained(config: Path, path: Path) -> Path:
     from dwpose.engine.device import replace_norm_type
 
     cfg = Config.fromfile(str(config))
+    MMLogger.get_instance("dwpose-demo", log_level="WARNING")  # no per-parameter init report
     init_default_scope("mmpose")
     replace_norm_type(cfg.model, "SyncBN", "BN")
     torch.manual_seed(cfg.randomness.seed)

@@ -153,4 +153,9 @@ def main_entry(kind: str, argv: Optional[Sequence[str]], parse) -> int:
     if "LOCAL_RANK" not in os.environ and getattr(args, "local_rank", 0):
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     fn = train if kind == "train" else test
-    return guarded(lambda: fn(args), prog=f"tools/{kind}.py")
+
+    def run() -> int:
+        fn(args)  # train/test return the runner's result (metrics), not an exit code
+        return 0
+
+    return guarded(run, prog=f"tools/{kind}.py")
