@@ -58,7 +58,9 @@ def test_config_reads_on_its_own(path):
         assert key in kws, f"{path.name}: model.{key} is not stated"
     stage = ast.literal_eval(kws["stage"])
     weights = (ast.literal_eval(kws["feature_alpha"]), ast.literal_eval(kws["logit_weight"]))
-    assert weights == ((7e-5, 0.1) if stage == 1 else (0.0, 1.0))
+    # the demo's stage 1 uses a 10x smaller feature weight (measured reason in dwpose_s1_demo.py)
+    alpha = 7e-6 if path.name == "dwpose_s1_demo.py" else 7e-5
+    assert weights == ((alpha, 0.1) if stage == 1 else (0.0, 1.0))
     assert (stage == 1) == (path.parent.name == "s1_dis" or path.name.endswith("s1_demo.py"))
 
 
