@@ -42,6 +42,24 @@ def weights_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def photos(coco_mini: Path) -> list:
+    """The four real COCO photos of coco-wholebody-mini."""
+    return sorted((coco_mini / "images").glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Random-init RTMPose-t: ``config``, ``checkpoint``, ``onnx`` (exported by dwpose.export).
+
+    Made once per session and shared by tests/inference and tests/export.
+    """
+    pytest.importorskip("mmpose")
+    from tests.inference.fakes import tiny_rtmpose
+
+    return tiny_rtmpose(Path(tmp_path_factory.getbasetemp()) / "tiny_rtmpose")
+
+
+@pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
     """A small synthetic COCO-WholeBody data set (the demo's generator), made once per session."""
     from dwpose.datasets.synthetic import generate_demo_dataset

@@ -114,3 +114,15 @@ def tiny_rtmpose(folder: Path) -> SimpleNamespace:
     torch.save({"state_dict": model.model.state_dict(), "meta": meta}, paths.checkpoint)
     export_model(model, paths.onnx)
     return paths
+
+
+COG_PERSON_SHAPES = {"body": (18, 2), "face": (68, 2), "hands": (2, 21, 2)}
+
+
+def assert_cog_people(data) -> None:
+    """Every person of a Cog ``.npz`` has the Cog schema: normalised coordinates in [0, 1], -1 if unseen."""
+    for name in data.files:
+        person = data[name].item()
+        assert {k: v.shape for k, v in person.items()} == COG_PERSON_SHAPES
+        for arr in person.values():
+            assert np.all(((arr >= 0) & (arr <= 1)) | (arr == -1))
