@@ -5,8 +5,8 @@ none. Idempotent (a second run changes nothing) and atomic (temp file + rename).
 
     python add_cat.py [--root data/UBody] [--file-name keypoint_annotation.json]
 
-Exit status: 0 when every file is fine, 1 when a file was refused (not COCO-style JSON), 2 when no
-annotation file was found.
+Exit status: 0 when every file is fine, 3 when a file was refused (not COCO-style JSON; the others are
+done), 2 when no annotation file was found.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 from typing import Optional, Sequence
 
 from dwpose.datasets.ubody import add_person_category_to_scenes
+from dwpose.errors import EXIT_PARTIAL, EXIT_USER_ERROR
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -29,8 +30,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         refused = add_person_category_to_scenes(args.root, args.file_name)
     except FileNotFoundError as exc:
         print(f"add_cat.py: error: {exc}", file=sys.stderr)
-        return 2
-    return 1 if refused else 0
+        return EXIT_USER_ERROR
+    return EXIT_PARTIAL if refused else 0
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 
 ``<root>/videos/<scene>/.../<name>.mp4`` -> ``<root>/images/<scene>/.../<name>/000001.png, ...``.
 A finished video is skipped on the next run; an interrupted one is redone. An unreadable video gets one
-``error:`` line and the others go on; the exit status is 1 if any video failed.
+``error:`` line and the others go on; the exit status is then 3 (finished, some inputs skipped). A bad
+argument or a missing ``videos/`` folder: one ``error:`` line, exit status 2.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ import sys
 from typing import Optional, Sequence
 
 from dwpose.datasets.ubody_video import summarize, video2image
+from dwpose.errors import EXIT_PARTIAL, EXIT_USER_ERROR
 
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="video2image.py", description=__doc__.splitlines()[0])
@@ -27,7 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_positive_int,
         default=min(8, os.cpu_count() or 1),
         help="parallel processes (default: cores, max 8)",
     )
@@ -36,9 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results = video2image(args.root, fps=args.fps, workers=args.workers)
     except (FileNotFoundError, ValueError) as exc:
         print(f"video2image.py: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     print(summarize(results))
-    return 1 if any(r.error for r in results) else 0
+    return EXIT_PARTIAL if any(r.error for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ A user mistake (a missing or unreadable file, a bad value, a config typo that na
 component, an image that does not decode) becomes one ``PROG: error: ...`` line on stderr and exit
 code 2; anything else is a bug and keeps its traceback. Standard library only, so that light entry
 points (``dwpose predict`` with ONNX models) can use it without importing torch or mm*.
+
+Exit statuses of every command and tool: 0 done; 1 a bug (with its traceback) or a failed check
+(``--check``); 2 a user mistake (one ``error:`` line, nothing done); 3 finished, but some inputs were
+skipped (one line per skipped input, then a summary line); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 import re
 import sys
 from typing import Callable, Optional
+
+EXIT_USER_ERROR = 2
+EXIT_PARTIAL = 3  # finished, some inputs skipped
 
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 _IMAGE_ERR = re.compile(r"failed to load image: (\S+)")
@@ -32,7 +39,11 @@ def user_error_message(exc: BaseException) -> Optional[str]:
     if m:  # mmcv / mmpose LoadImage on a file that is not an image
         return f"cannot decode image {m.group(1)} (corrupt or not an image)"
     if isinstance(exc, AssertionError) and re.search(r"does ?n[o']t exist|not found", text):
-        return " ".join(first_line(exc).replace("`", "").split())  # mmpose's missing-file asserts
+        # mmpose's missing-file asserts: "Annotation file `a.json`does not exist"
+        msg = " ".join(first_line(exc).replace("`", " ").split())
+        if msg.lower().startswith("annotation file"):
+            msg += " (is data_root right? --cfg-options data_root=DIR/ moves every data path)"
+        return msg
     if isinstance(exc, KeyError) and "registry" in text:
         return f"config names an unknown component: {text.strip(chr(39)).strip()}"
     if "No such file or directory" in text:
@@ -53,4 +64,4 @@ def guarded(fn: Callable[[], Optional[int]], prog: str = "dwpose") -> int:
         if msg is None:
             raise
         print(f"{prog}: error: {msg}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR

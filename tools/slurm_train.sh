@@ -2,17 +2,24 @@
 # Slurm training, one task per GPU:
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [train.py options]
 # GPUS defaults to 8; GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS are read from the environment.
+# A user mistake (bad GPUS, missing config) ends with one `error:` line and exit status 2.
 set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROG=tools/slurm_train.sh
+source "$ROOT/tools/launch_checks.sh"
 if [[ $# -lt 4 ]]; then
-    echo "usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [options]" >&2
+    echo "usage: bash $PROG PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [options]" >&2
     exit 2
 fi
 PARTITION=$1; JOB_NAME=$2; CONFIG=$3; WORK_DIR=$4; shift 4
 GPUS=8
-if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then GPUS=$1; shift; fi
+if [[ $# -gt 0 && $1 != -* ]]; then GPUS=$1; shift; fi
+check_file config "$CONFIG"
+check_count GPUS "$GPUS"
 GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
+check_count GPUS_PER_NODE "$GPUS_PER_NODE"
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+check_count CPUS_PER_TASK "$CPUS_PER_TASK"
 PYTHON=${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/python" || echo python )}
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \

@@ -14,7 +14,7 @@ from dwpose.engine.launch import DictAction, main_entry  # noqa: E402
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="tools/test.py", description=__doc__.splitlines()[0])
     p.add_argument("config", help="config file")
     p.add_argument("checkpoint", help="pose checkpoint (a distiller checkpoint: run pth_transfer.py first)")
     p.add_argument("--work-dir", help="where logs and the AP/AR tables go (default work_dirs/<config>)")

@@ -14,7 +14,7 @@ from dwpose.engine.launch import DictAction, main_entry  # noqa: E402
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="tools/train.py", description=__doc__.splitlines()[0])
     p.add_argument("config", help="config file")
     p.add_argument("--work-dir", help="where logs and checkpoints go (default work_dirs/<config>)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",

@@ -1,7 +1,7 @@
 # Runtime shared by every DWPose config: MMPose scope, our plugin, TensorBoard, safe checkpoints.
 default_scope = 'mmpose'
 custom_imports = dict(imports=['dwpose.plugin'], allow_failed_imports=False)
-runner_type = 'DWPoseRunner'  # derived schedules, CPU fallbacks, atomic checkpoints
+runner_type = 'DWPoseRunner'  # derived schedules, CPU fallbacks, atomic checkpoints, exact resume
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

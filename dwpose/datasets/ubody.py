@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
+
+from dwpose.fileio import atomic_open, require_file
 
 UBODY_SCENES: Tuple[str, ...] = (
     "Magic_show", "Entertainment", "ConductMusic", "Online_class", "TalkShow", "Speech", "Fitness",
@@ -115,8 +116,7 @@ def find_scene_annotations(
 
 def read_json(path: str | os.PathLike) -> Any:
     """Load JSON; a missing file is ``FileNotFoundError``, broken JSON a one-line ``ValueError``."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} does not exist")
+    require_file(path, "JSON file")
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -125,18 +125,9 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to a temporary file in the same folder, then ``os.replace`` it over ``path``."""
-    folder = os.path.dirname(os.fspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write JSON to ``path`` atomically (temporary file + rename, mode from the umask)."""
+    with atomic_open(path, "w") as f:
+        json.dump(data, f)
 
 
 def add_person_category_to_scenes(

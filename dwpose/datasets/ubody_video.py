@@ -206,6 +206,8 @@ def video2image(
 
     if not fps > 0:
         raise ValueError(f"--fps must be positive, got {fps}")
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
     jobs, results = plan_jobs(Path(root))
     for clash in results:
         print(f"video2image: error: {clash.video}: {clash.error}", file=sys.stderr)

@@ -26,6 +26,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from dwpose.distiller.checkpoint_io import read_checkpoint
 from dwpose.engine.device import replace_norm_type
+from dwpose.fileio import require_file
 
 
 def load_model_config(path: str) -> Config:
@@ -46,8 +47,7 @@ def load_model_config(path: str) -> Config:
         if not osp.isabs(path):
             raise ValueError(f"config path {path!r} is relative; write it relative to the distiller "
                              "config as '{{fileDirname}}/...', or give an absolute or 'mmpose::' path")
-        if not osp.isfile(path):
-            raise FileNotFoundError(f"config {path} does not exist")
+        require_file(path, "config")
         cfg = Config.fromfile(path)
     if "model" not in cfg:
         raise ValueError(f"config {path} has no `model`")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+
+from dwpose.fileio import atomic_open, require_file
 
 
 def _numpy_safe_globals() -> list:
@@ -70,12 +71,14 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: str = "cpu") -> 
         ValueError: the file is truncated, not a torch checkpoint, or holds disallowed objects.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    require_file(path, "checkpoint")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt / unsafe files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        unsafe = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", str(exc), re.IGNORECASE)
+        if unsafe:  # torch's first line would advise weights_only=False, i.e. running the pickle
+            first = f"it pickles {unsafe.group(1)}, which the weights-only loader refuses"
         raise ValueError(f"cannot read checkpoint {path} (truncated or not a safe torch "
                          f"checkpoint): {first}") from exc
     if not isinstance(ckpt, dict):
@@ -84,20 +87,9 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: str = "cpu") -> 
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` into a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` into a temporary file beside ``path``, then rename it into place (umask mode)."""
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 _CKPT_RE = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
@@ -121,7 +113,7 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
     for cand in candidates:
         try:
             load_checkpoint_file(cand)
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):  # missing, a folder, truncated, unsafe
             continue
         return str(cand)
     return None

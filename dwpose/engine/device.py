@@ -7,6 +7,7 @@ group uses gloo, and DDP wraps the CPU module without device ids. A log line say
 from __future__ import annotations
 
 import os
+import subprocess
 from typing import Any
 
 import torch
@@ -43,18 +44,39 @@ def adapt_to_device(cfg: Any, launcher: str) -> list[str]:
         cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None,
                                         broadcast_buffers=False,
                                         find_unused_parameters=cfg.get("find_unused_parameters", False))
-        init_cpu_process_group()
+        init_cpu_process_group(launcher)
     return notes
 
 
-def init_cpu_process_group() -> None:
-    """Start the gloo process group from torchrun's environment (MMEngine's init needs CUDA)."""
+def torch_dist_env(launcher: str) -> None:
+    """Set torch.distributed's ``RANK``, ``WORLD_SIZE``, ``MASTER_*`` from Slurm's or Open MPI's variables.
+
+    What MMEngine does for these launchers on CUDA; torchrun (``pytorch``) sets them itself.
+    """
+    env = os.environ
+    if launcher == "slurm":
+        env.setdefault("RANK", env["SLURM_PROCID"])
+        env.setdefault("WORLD_SIZE", env["SLURM_NTASKS"])
+        env.setdefault("LOCAL_RANK", env.get("SLURM_LOCALID", "0"))
+        if "MASTER_ADDR" not in env:
+            hosts = subprocess.run(["scontrol", "show", "hostname", env["SLURM_NODELIST"]],
+                                   capture_output=True, text=True, check=True).stdout.split()
+            env["MASTER_ADDR"] = hosts[0]
+    elif launcher == "mpi":
+        env.setdefault("RANK", env["OMPI_COMM_WORLD_RANK"])
+        env.setdefault("WORLD_SIZE", env["OMPI_COMM_WORLD_SIZE"])
+        env.setdefault("LOCAL_RANK", env["OMPI_COMM_WORLD_LOCAL_RANK"])
+    env.setdefault("MASTER_PORT", "29500")
+
+
+def init_cpu_process_group(launcher: str = "pytorch") -> None:
+    """Start the gloo process group from the launcher's environment (MMEngine's init needs CUDA)."""
     import torch.distributed as dist
+
+    from dwpose.engine.preflight import check_launcher_env
 
     if dist.is_initialized():
         return
-    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
-    if missing:
-        raise ValueError(f"--launcher pytorch needs torchrun's environment (missing {', '.join(missing)}); "
-                         "start it with tools/dist_train.sh")
+    check_launcher_env(launcher)
+    torch_dist_env(launcher)
     dist.init_process_group(backend="gloo")

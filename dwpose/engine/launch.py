@@ -11,10 +11,17 @@ import os
 import os.path as osp
 from typing import Any, Optional, Sequence
 
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
+from mmengine.config import Config
 
+from dwpose.engine.preflight import (
+    DictAction,  # noqa: F401  (re-exported for tools)
+    cfg_options_error,
+    check_launcher_env,
+    check_weight_files,
+)
 from dwpose.errors import first_line as _first_line
 from dwpose.errors import guarded
+from dwpose.fileio import require_file
 
 CONFIG_ERRORS = (SyntaxError, NameError, TypeError, AttributeError, ImportError, KeyError)
 
@@ -23,11 +30,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config file and merge ``--cfg-options``; a ``data_root`` option moves every path.
 
     Raises:
-        FileNotFoundError: the config does not exist.
+        FileNotFoundError / IsADirectoryError: the config does not exist / is a folder.
         ValueError: the config cannot be parsed.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f"config {path} does not exist")
+    require_file(path, "config")
     try:
         cfg = Config.fromfile(path)
     except CONFIG_ERRORS as exc:
@@ -37,7 +43,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if new_root is not None:
         set_data_root(cfg, str(new_root))
     if options:
-        cfg.merge_from_dict(options)
+        try:
+            cfg.merge_from_dict(options)
+        except (TypeError, KeyError) as exc:  # e.g. a field of a value the config sets to None
+            raise ValueError(cfg_options_error(exc, options)) from exc
     return cfg
 
 
@@ -75,6 +84,7 @@ def prepare_train_cfg(args: Any) -> Config:
     from dwpose.engine.checkpoint import find_resumable_checkpoint, load_checkpoint_file
 
     cfg = load_config(args.config, args.cfg_options)
+    check_launcher_env(args.launcher)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
     if args.amp:
@@ -90,6 +100,7 @@ def prepare_train_cfg(args: Any) -> Config:
     elif args.resume:
         load_checkpoint_file(args.resume)  # clear error for a missing / truncated file
         cfg.resume, cfg.load_from = True, args.resume
+    check_weight_files(cfg, check_load_from=args.resume is None)  # --resume checkpoints are read above
     return cfg
 
 
@@ -131,6 +142,7 @@ def test(args: Any) -> dict:
 
     cfg = load_config(args.config, args.cfg_options)
     ckpt = load_checkpoint_file(args.checkpoint)
+    check_launcher_env(args.launcher)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
     cfg.load_from = args.checkpoint

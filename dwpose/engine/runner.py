@@ -3,14 +3,19 @@
 - the schedule follows the run's own ``max_epochs`` (:mod:`dwpose.engine.schedule`);
 - the same config runs without CUDA (:mod:`dwpose.engine.device`);
 - checkpoints are written to a temporary file and renamed, so a kill never leaves a truncated
-  ``epoch_N.pth`` behind for ``--resume`` to trip over.
+  ``epoch_N.pth`` behind for ``--resume`` to trip over;
+- a run killed anywhere resumes to the same weights as an uninterrupted one: augmentation is seeded
+  per sample, a checkpoint from inside an epoch resumes at the next batch
+  (:mod:`dwpose.engine.loops`) and checkpoints carry the random streams
+  (:mod:`dwpose.engine.rng_state`);
+- DataLoader workers die with the training process, also under ``kill -9``
+  (:func:`dwpose.engine.data_seeding.workers_die_with_parent`).
 
 Configs select it with ``runner_type = 'DWPoseRunner'``.
 """
 
 from __future__ import annotations
 
-import os
 import os.path as osp
 
 from mmengine.config import Config
@@ -20,8 +25,12 @@ from mmengine.registry import RUNNERS  # root registry: found with or without a 
 from mmengine.runner import Runner
 
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  (weights_only allow-list)
+from dwpose.engine import rng_state as _rng_state  # noqa: F401  (RandomStateHook)
+from dwpose.engine.data_seeding import workers_die_with_parent
 from dwpose.engine.device import adapt_to_device
+from dwpose.engine.loops import ExactEpochTrainLoop
 from dwpose.engine.schedule import apply_schedule
+from dwpose.fileio import atomic_path
 
 
 @RUNNERS.register_module()
@@ -33,8 +42,9 @@ class DWPoseRunner(Runner):
         cfg = cfg.copy()
         apply_schedule(cfg)
         hooks = list(cfg.get("custom_hooks") or [])
-        if not any(h.get("type") == "WeightsOnlyCheckpointHook" for h in hooks):
-            hooks.append(dict(type="WeightsOnlyCheckpointHook"))
+        for name in ("WeightsOnlyCheckpointHook", "RandomStateHook"):
+            if not any(h.get("type") == name for h in hooks):
+                hooks.append(dict(type=name))
         cfg.custom_hooks = hooks
         notes = adapt_to_device(cfg, cfg.get("launcher", "none"))
         runner = super().from_cfg(cfg)
@@ -42,8 +52,25 @@ class DWPoseRunner(Runner):
             print_log(note, logger="current")
         return runner
 
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        """MMEngine's DataLoader, whose workers die with this process."""
+        loader = Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+        loader.worker_init_fn = workers_die_with_parent(loader.worker_init_fn)
+        return loader
+
+    def build_train_loop(self, loop):
+        """``train_cfg = dict(by_epoch=True, ...)`` builds :class:`ExactEpochTrainLoop`."""
+        if isinstance(loop, dict) and loop.get("by_epoch") and "type" not in loop:
+            loop = {k: v for k, v in loop.items() if k != "by_epoch"}
+            loop["type"] = ExactEpochTrainLoop
+        return super().build_train_loop(loop)
+
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        tmp_name = f".{filename}.part"
-        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        if is_main_process():  # MMEngine writes checkpoints on rank 0 only
-            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        for hook in self.hooks:  # every rank is here; only rank 0 goes on into MMEngine's method
+            if isinstance(hook, _rng_state.RandomStateHook):
+                hook.gather()
+        if not is_main_process():  # MMEngine writes checkpoints on rank 0 only
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        with atomic_path(osp.join(out_dir, filename), suffix=".part") as tmp:
+            super().save_checkpoint(out_dir, tmp.name, *args, **kwargs)

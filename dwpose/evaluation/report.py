@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import Any, Dict, Optional
+
+from dwpose.fileio import atomic_write_text
 
 PartScores = Dict[str, Dict[str, float]]  # part -> {"AP": x, "AR": y, ...}
 
@@ -103,9 +104,9 @@ def save_report(metrics: Mapping[str, Any], work_dir: str, name: str) -> str:
     table = format_table(rows, first_column="Model / scene" if len(rows) > 1 else "Model")
     os.makedirs(work_dir, exist_ok=True)
     base = os.path.join(work_dir, f"{name}_wholebody_table")
-    _atomic_write(base + ".md", f"# {name}: COCO-WholeBody AP / AR\n\n{table}\n")
+    atomic_write_text(base + ".md", f"# {name}: COCO-WholeBody AP / AR\n\n{table}\n")
     payload = {"name": name, "rows": rows, "metrics": _numeric(metrics)}
-    _atomic_write(base + ".json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(base + ".json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return table
 
 
@@ -132,18 +133,3 @@ def _numeric(metrics: Mapping[str, Any]) -> Dict[str, float]:
         except (TypeError, ValueError):
             continue
     return out
-
-
-def _atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(
-        dir=os.path.dirname(path) or ".", prefix=".tmp_", suffix=os.path.basename(path)
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

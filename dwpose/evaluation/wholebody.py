@@ -32,6 +32,8 @@ import numpy as np
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from dwpose.fileio import require_file
+
 PartScores = Dict[str, Dict[str, float]]  # part -> stat name -> value
 
 # Part name -> field of a COCO-WholeBody annotation / result, in the order of the 133 keypoints.
@@ -136,8 +138,7 @@ def load_results(path: str | os.PathLike) -> List[dict]:
 
 
 def _read_json(path: str | os.PathLike, what: str) -> Any:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{what} {path} does not exist")
+    require_file(path, what)
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)

@@ -37,13 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
-    from dwpose.export.onnx import export_model, parity
+    from dwpose.export.onnx import check_opset, export_model, parity
     from dwpose.inference.torch_pose import TorchPoseModel
 
     if args.out.suffix.lower() != ".onnx":
         raise ValueError(f"the output file must end in .onnx, got {args.out}")
     if args.input_size is not None and min(args.input_size) < 32:
         raise ValueError(f"--input-size must be at least 32x32, got {args.input_size}")
+    check_opset(args.opset)  # before loading the model
     model = TorchPoseModel(args.config, args.checkpoint, "cpu", args.input_size)
     out = export_model(model, args.out, args.opset)
     w, h = model.input_size

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
-from dwpose.inference.writers import atomic_write_bytes
+from dwpose.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -22,6 +22,28 @@ if TYPE_CHECKING:
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("simcc_x", "simcc_y")
+MIN_OPSET = 11
+
+
+def supported_opsets() -> Tuple[int, int]:
+    """``(lowest, highest)`` ONNX opset this export can write with the installed torch and onnx."""
+    import onnx
+
+    try:  # torch states its limits only here (a private module, present since torch 1.13)
+        from torch.onnx import _constants
+
+        torch_max = getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", _constants.ONNX_MAX_OPSET)
+    except (ImportError, AttributeError):
+        torch_max = 17  # what every torch 2.x exporter writes
+    return MIN_OPSET, min(int(torch_max), onnx.defs.onnx_opset_version())
+
+
+def check_opset(opset: int) -> None:
+    """Raise ``ValueError`` unless the installed torch and onnx can export ``opset``."""
+    low, high = supported_opsets()
+    if not low <= opset <= high:
+        raise ValueError(f"--opset must be between {low} and {high} with the installed torch and onnx "
+                         f"(got {opset})")
 
 
 def _wrapper(pose_model: TorchPoseModel) -> torch.nn.Module:
@@ -46,16 +68,18 @@ def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -
     Args:
         pose_model: the PyTorch pose model (its ``input_size`` fixes the crop size).
         out: destination ``.onnx``.
-        opset: ONNX opset (>= 11).
+        opset: ONNX opset, within :func:`supported_opsets`.
 
     Returns:
         ``out`` as a Path, after onnx's checker accepted the file.
+
+    Raises:
+        ValueError: an opset the installed torch / onnx cannot write.
     """
     import onnx
     import torch
 
-    if opset < 11:
-        raise ValueError(f"--opset must be >= 11 (got {opset})")
+    check_opset(opset)
     w, h = pose_model.input_size
     dummy = torch.zeros(1, 3, h, w, device=pose_model.device)
     dynamic = {INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}}

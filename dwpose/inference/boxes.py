@@ -12,6 +12,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
+from dwpose.fileio import require_file
 from dwpose.inference.detectors import load_onnx_detector
 
 BOXES_HELP = (
@@ -69,8 +70,7 @@ def load_boxes(path: str | Path) -> BoxTable:
         FileNotFoundError: no such file. ValueError: not JSON or not one of the accepted layouts.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"boxes file {path} does not exist")
+    require_file(path, "boxes file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -91,8 +91,7 @@ class MMDetDetector:
         self, config: str, checkpoint: str, device: str = "cpu", score_threshold: float = 0.3
     ) -> None:
         for f, what in ((config, "detector config"), (checkpoint, "detector checkpoint")):
-            if not Path(f).is_file():
-                raise FileNotFoundError(f"{what} {f} does not exist")
+            require_file(f, what)
         from mmdet.apis import init_detector
         from mmengine.config import Config
 

@@ -11,8 +11,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from dwpose.errors import EXIT_PARTIAL
 from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
@@ -87,7 +89,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``dwpose predict``; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    """Run ``dwpose predict``; returns 0, or 3 when a folder had images that were skipped.
+
+    User mistakes raise ValueError / FileNotFoundError (one error line, exit 2).
+    """
     silence_opencv_logging()
     kind, source = classify_input(args.input)
     check_device(args.device)
@@ -110,8 +115,11 @@ def run(args: argparse.Namespace) -> int:
         result = predict_image(pipeline, source, opts)
         print(f"{source.name}: {len(result)} person(s) -> {args.out}")
     elif kind == "folder":
-        done = predict_folder(pipeline, source, opts)
-        print(f"{done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / COCO_RESULTS})")
+        summary = predict_folder(pipeline, source, opts)
+        print(f"{summary.done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / COCO_RESULTS})")
+        if summary.skipped:
+            print(f"dwpose predict: {summary.skipped_line()}", file=sys.stderr)
+            return EXIT_PARTIAL
     else:
         frames = predict_video(pipeline, source, opts)
         print(f"{frames} frame(s) -> {args.out}")

@@ -7,16 +7,16 @@ A folder adds ``results_coco_wholebody.json`` and ``image_ids.json``; a video (o
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from dwpose.fileio import atomic_path
 from dwpose.inference.boxes import BoxTable
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.formats import coco_wholebody_result
@@ -86,8 +86,26 @@ def assign_image_ids(paths: Sequence[Path]) -> Dict[str, int]:
     return {p.name: ids[p.name] for p in paths}
 
 
-def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions) -> int:
-    """Every image of a folder; unreadable ones are reported and skipped. Returns the number done.
+@dataclass
+class FolderSummary:
+    """What :func:`predict_folder` did: images done, and ``(file name, reason)`` for each one skipped."""
+
+    done: int
+    skipped: List[Tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.done + len(self.skipped)
+
+    def skipped_line(self, shown: int = 5) -> str:
+        """``"5 of 8 inputs skipped: a.jpg, b.jpg, ..."`` (the first ``shown`` names)."""
+        names = [name for name, _ in self.skipped]
+        more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+        return f"{len(names)} of {self.total} inputs skipped: {', '.join(names[:shown])}{more}"
+
+
+def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions) -> FolderSummary:
+    """Every image of a folder; unreadable ones are reported (one line each) and skipped.
 
     Raises:
         ValueError: the folder holds no images, or none of them could be processed.
@@ -95,23 +113,24 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
     paths = list_images(folder)
     ids = assign_image_ids(paths)
     coco: List[dict] = []
-    done = 0
+    summary = FolderSummary(0)
     for path in tqdm(paths, desc="images", unit="img", disable=None):
         try:
             result = predict_image(pipeline, path, opts)
         except (ValueError, OSError) as exc:
             tqdm.write(f"skipped {path.name}: {exc}", file=sys.stderr)
+            summary.skipped.append((path.name, str(exc)))
             continue
         coco += [
             coco_wholebody_result(ids[path.name], k, s, b)
             for k, s, b in zip(result.keypoints, result.scores, result.box_scores)
         ]
-        done += 1
-    if done == 0:
+        summary.done += 1
+    if summary.done == 0:
         raise ValueError(f"none of the {len(paths)} images in {folder} could be processed")
     atomic_write_json(opts.out_dir / COCO_RESULTS, coco)
     atomic_write_json(opts.out_dir / IMAGE_IDS, ids)
-    return done
+    return summary
 
 
 class AtomicVideoWriter:
@@ -119,19 +138,21 @@ class AtomicVideoWriter:
 
     def __init__(self, path: Path, fps: float, size: tuple) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        self._target = atomic_path(path, suffix=path.suffix)  # OpenCV picks the container by extension
+        tmp = self._target.__enter__()
+        self.writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
-            raise ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
+            error = ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
+            self._target.__exit__(ValueError, error, None)  # removes the temporary file
+            raise error
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
 
     def close(self) -> None:
+        """Finish the file and move it into place (also after an interruption: the frames so far)."""
         self.writer.release()
-        if self.tmp.exists():
-            os.replace(self.tmp, self.path)
+        self._target.__exit__(None, None, None)
 
 
 def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: PredictOptions) -> int:

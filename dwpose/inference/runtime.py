@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from dwpose.fileio import require_file
+
 if TYPE_CHECKING:
     import onnxruntime
 
@@ -84,8 +86,7 @@ def create_session(
     import onnxruntime as ort
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist")
+    require_file(path, what)
     opts = ort.SessionOptions()
     if _shared_pool_threads is not None:
         opts.use_per_session_threads = False

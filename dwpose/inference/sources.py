@@ -16,6 +16,8 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
+from dwpose.fileio import require_file
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 MAX_PIXELS = 100_000_000
@@ -83,8 +85,7 @@ def read_image(path: Union[str, Path], max_pixels: int = MAX_PIXELS) -> np.ndarr
         before decoding when the format allows), empty, corrupt or not an image.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image {path} does not exist")
+    require_file(path, "image")
     size = image_size_from_header(path)
     if size is not None and size[0] * size[1] > max_pixels:
         raise ValueError(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from dwpose.fileio import require_file
 from dwpose.inference.pose_models import RGB_MEAN, RGB_STD
 
 if TYPE_CHECKING:
@@ -28,8 +29,7 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     from mmengine.config import Config
 
     config = Path(config)
-    if not config.is_file():
-        raise FileNotFoundError(f"config {config} does not exist")
+    require_file(config, "config")
     try:
         cfg = Config.fromfile(str(config))
     except Exception as exc:  # syntax errors, missing _base_ files, failed custom_imports
@@ -95,8 +95,7 @@ def load_weights(model, checkpoint: str | Path, config_name: str = "the config")
         converting, or keys / shapes that do not match the model built from ``config_name``.
     """
     checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
+    require_file(checkpoint, "checkpoint")
     state = _read_state_dict(checkpoint)
     if any(k.startswith(("student.", "teacher.")) for k in state):
         raise ValueError(

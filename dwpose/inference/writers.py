@@ -1,7 +1,8 @@
 """Result files: the Cog ``.npz``, OpenPose JSON, COCO-WholeBody results, pictures, all written atomically.
 
-Every writer renders into memory first and moves the finished file into place with ``os.replace``,
-so a crash or Ctrl-C never leaves a half-written result behind.
+Every writer renders into memory first and writes the finished file with
+:func:`dwpose.fileio.atomic_write_bytes` (temporary file + rename, mode from the umask), so a crash or
+Ctrl-C never leaves a half-written result behind.
 """
 
 from __future__ import annotations
@@ -9,33 +10,17 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Tuple, Union
 
 import cv2
 import numpy as np
 
+from dwpose.fileio import atomic_write_bytes
 from dwpose.inference.formats import cog_person, openpose_json_person
 
 PathLike = Union[str, os.PathLike]
 OPENPOSE_JSON_VERSION = 1.3
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def atomic_write_json(path: PathLike, obj: Any) -> Path:

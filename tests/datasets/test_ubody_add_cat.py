@@ -77,7 +77,7 @@ def test_non_coco_file_is_refused_with_one_line(tmp_path, capsys, content, reaso
     bad = tmp_path / "annotations/Speech/keypoint_annotation.json"
     bad.parent.mkdir(parents=True)
     bad.write_text(content)
-    assert add_cat.main(["--root", str(tmp_path)]) == 1
+    assert add_cat.main(["--root", str(tmp_path)]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert (
         len(err) == 1 and err[0].startswith("add_cat.py: error: ") and str(bad) in err[0] and reason in err[0]

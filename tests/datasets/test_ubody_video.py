@@ -97,7 +97,7 @@ def test_broken_video_is_named_and_the_others_go_on(tmp_path, capsys):
     bad = tmp_path / "videos/Singing/bad.mp4"
     bad.write_bytes(b"\x00not a video at all" * 50)
     write_video(tmp_path / "videos/TVShow/also_good.avi", 2, 30)
-    assert video2image.main(["--root", str(tmp_path), "--workers", "2"]) == 1
+    assert video2image.main(["--root", str(tmp_path), "--workers", "2"]) == 3
     err_lines = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
     assert len(err_lines) == 1 and str(bad) in err_lines[0]
     assert len(list((tmp_path / "images/Singing/good").glob("*.png"))) == 5

@@ -14,7 +14,9 @@ from dwpose.errors import guarded, user_error_message
         (ValueError("bad value\nsecond line"), "bad value"),
         (OSError("failed to load image: data/x.jpg"),
          "cannot decode image data/x.jpg (corrupt or not an image)"),
-        (AssertionError("Annotation file `a.json`does not exist"), "Annotation file a.jsondoes not exist"),
+        (AssertionError("Annotation file `a.json`does not exist"),
+         "Annotation file a.json does not exist "
+         "(is data_root right? --cfg-options data_root=DIR/ moves every data path)"),
         (KeyError("Foo is not in the mmpose::model registry"),
          "config names an unknown component: Foo is not in the mmpose::model registry"),
         (OSError("[Errno 2] No such file or directory: 'w/x.pth'"), "file not found: w/x.pth"),

@@ -71,8 +71,9 @@ def test_folder_skips_a_corrupt_file_and_writes_coco_results(tmp_path, peaks_onn
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     out = tmp_path / "out"
     proc = predict(folder, "--pose", peaks_onnx.path, "--det", yolox, "--out", out)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # finished, some inputs skipped
     assert "skipped broken.jpg: cannot decode image" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "dwpose predict: 1 of 3 inputs skipped: broken.jpg"
     ids = json.loads((out / "image_ids.json").read_text())
     assert ids == {**{p.name: int(p.stem) for p in photos[:2]}, "broken.jpg": int(photos[1].stem) + 1}
     results = json.loads((out / "results_coco_wholebody.json").read_text())

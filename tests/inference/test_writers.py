@@ -1,16 +1,14 @@
-"""Writers: the Cog .npz schema (and the wrapper's hand-pairing defect), OpenPose JSON, atomic writes."""
+"""Writers: the Cog .npz schema (and the wrapper's hand-pairing defect), OpenPose JSON."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 
 import numpy as np
 import pytest
 
 from dwpose.inference.writers import (
-    atomic_write_bytes,
     cog_npz_bytes,
     openpose_json,
     write_cog_npz,
@@ -71,16 +69,3 @@ def test_openpose_json(tmp_path):
     assert doc["version"] == 1.3 and len(doc["people"]) == 2
     assert doc["people"][1]["pose_keypoints_2d"][:3] == pytest.approx([100.0, 0.0, 0.9])
     assert doc == json.loads(json.dumps(openpose_json(kpts, scores)))
-
-
-def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
-    target = atomic_write_bytes(tmp_path / "out.npz", b"old")
-
-    def boom(src, dst):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(target, b"new")
-    assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.npz"]  # no temp file left behind

@@ -158,7 +158,7 @@ def browse(config: str, out_dir: str, n: int = 16, phase: str = "train", scale: 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from mmengine.config import DictAction
+    from dwpose.engine.preflight import DictAction
 
     parser = argparse.ArgumentParser(prog="browse_dataset.py", description=__doc__.splitlines()[0])
     parser.add_argument("config", help="config file")

@@ -1,0 +1,136 @@
+"""Files on disk: atomic writes that honour the umask, and one check for "is this a file".
+
+Every result, checkpoint, table and annotation the project writes goes through :func:`atomic_path`:
+the content is written to a hidden temporary file in the destination folder, flushed to disk and
+renamed over the destination, so a crash or a ``kill -9`` leaves either the old file or the new one,
+never half of one. The temporary file is created with mode ``0o666`` and the kernel applies the umask
+(and a default ACL, if the folder has one), exactly as for a plain ``open(path, "w")``: under umask
+022 the result is ``-rw-r--r--`` (``tempfile.mkstemp`` would make it ``-rw-------``).
+
+Standard library only: the ONNX-only ``dwpose predict`` imports it without torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import IO, Iterator, Union
+
+PathLike = Union[str, os.PathLike]
+
+
+def require_file(path: PathLike, what: str = "file") -> Path:
+    """``path`` as a Path if it is a regular file (or a link to one).
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder ("``what`` PATH is a folder, not a file").
+        FileNotFoundError: nothing is there ("``what`` PATH does not exist").
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    return path
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc``), else by a set-and-restore."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # not thread-safe, hence only the fallback
+    os.umask(mask)
+    return mask
+
+
+def _create_temp(folder: Path, name: str, suffix: str) -> Path:
+    """Create an empty, new hidden file ``.<name>.<random><suffix>`` in ``folder`` (mode 0o666 & ~umask)."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file in {folder}")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform / file system; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is synced and renamed over ``path``.
+
+    For writers that want a file name (``cv2.VideoWriter``, ``torch.save``, MMEngine). The file
+    already exists (empty, mode ``0o666 & ~umask``) and must be written in place, not replaced. On an
+    exception the temporary file is removed and ``path`` is left as it was. ``suffix`` ends the
+    temporary name: writers that pick a format by extension need the real one (``".mp4"``).
+
+    Example:
+        >>> with atomic_path("out/clip.mp4", suffix=".mp4") as tmp:  # doctest: +SKIP
+        ...     cv2.imwrite(str(tmp), picture)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _create_temp(path.parent, path.name, suffix)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """``open(path, mode)`` for writing, atomically (see :func:`atomic_path`); ``mode`` is "w" or "wb"."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open writes whole files: mode must be 'w' or 'wb', got {mode!r}")
+    if mode == "w" and encoding is None:
+        encoding = "utf-8"
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding) as f:
+        yield f
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path`` as a Path."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns ``path`` as a Path."""
+    with atomic_open(path, "w") as f:
+        f.write(text)
+    return Path(path)
