@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("dwpose.export.cli", "export a pose model (ONNX)"),
     "demo-data": ("dwpose.datasets.synthetic", "generate the synthetic demo data set"),
     "demo": ("dwpose.demo", "run the miniature DWPose recipe end to end (what `make demo` runs)"),
+    "study": ("dwpose.study.cli", "distillation study: every variant x seed, mean and std over seeds"),
 }
 
 __all__ = ["build_parser", "guarded", "main"]

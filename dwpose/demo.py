@@ -18,6 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from dwpose.engine.numerics import pinned_env
+from dwpose.fileio import atomic_write_text
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CFG = REPO / "configs" / "demo"
 # end-of-epoch lines, our resume notes and real error lines (not torch's build flags such as -Werror=...)
@@ -34,8 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
     """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
+    # pinned kernels: the same arithmetic on every x86-64 machine (dwpose/engine/numerics.py);
     # PASSIVE: idle OpenMP threads sleep instead of spinning against the data-loader worker (2 cores)
-    env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**pinned_env(OMP_WAIT_POLICY="PASSIVE"), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=REPO, env=env)
@@ -49,15 +53,15 @@ def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
             raise RuntimeError(f"step failed (exit {proc.returncode}); full log: {log_path}")
 
 
-def _data_options(data: Path, epochs: int | None) -> list[str]:
+def _data_options(data: Path | None, epochs: int | None) -> list[str]:
     # no validation inside training: every model is scored once, by tools/test.py, in step 7
-    opts = [f"data_root={data}/", "train_cfg.val_interval=100000"]
+    opts = ([f"data_root={data}/"] if data else []) + ["train_cfg.val_interval=100000"]
     if epochs:
         opts.append(f"train_cfg.max_epochs={epochs}")
     return opts
 
 
-def _train(config: Path, work: Path, data: Path, args, extra: tuple[str, ...] = ()) -> Path:
+def _train(config: Path, work: Path, data: Path | None, args, extra: tuple[str, ...] = ()) -> Path:
     """Train ``config`` into ``work`` (resuming if interrupted); returns the final checkpoint."""
     done = work / "final.pth"
     if done.is_file():
@@ -71,13 +75,15 @@ def _train(config: Path, work: Path, data: Path, args, extra: tuple[str, ...] = 
     return done
 
 
-def _evaluate(name: str, config: Path, ckpt: Path, data: Path, root: Path, args) -> dict:
+def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path, args,
+              extra: tuple[str, ...] = ()) -> dict:
     out = root / "eval" / name
     result = out / f"{name}_wholebody_table.json"  # written by tools/test.py (print_and_save)
     if not result.is_file():
         out.mkdir(parents=True, exist_ok=True)
+        options = ([f"data_root={data}/"] if data else []) + list(extra)
         cmd = [sys.executable, str(REPO / "tools/test.py"), str(config), str(ckpt), "--work-dir",
-               str(out), "--cfg-options", f"data_root={data}/"]
+               str(out), *(["--cfg-options", *options] if options else [])]
         _run(cmd, out / "test_output.log", quiet=True)
     rows = json.loads(result.read_text())["rows"]
     return rows[name]
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     print("[8/8] prediction on one validation picture")
     pred_dir = _predict_one(student_cfg, s2_pose, data, root)
     table = _format(rows)
-    (root / "results.md").write_text(table + "\n")
+    atomic_write_text(root / "results.md", table + "\n")
     print("\n" + table)
     print(f"\nprediction written to {pred_dir}; table saved to {root / 'results.md'}")
     print(f"demo finished in {time.time() - t0:.0f} s")

@@ -41,6 +41,7 @@ from dwpose.datasets._synthetic_draw import (
     render_background,
     sample_figure,
 )
+from dwpose.fileio import current_umask
 
 GENERATOR_VERSION = 2  # bump whenever the pictures or the annotations change (invalidates stamps)
 STAMP_NAME = ".dwpose-demo-data.json"
@@ -321,7 +322,7 @@ def generate_demo_dataset(
         raise ValueError(f"{root} exists and is not a dwpose demo data set; pass a new or empty folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the data set is not
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the data set follows the umask
     try:
         for split, count in zip(SPLITS, (num_train, num_val)):
             _write_split(tmp, split, count, seed, image_size)

@@ -60,6 +60,8 @@ class TwoStageDistiller(BaseModel):
             the student has no backbone of its own.
         logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
         labelled_only: distil only keypoints with a positive target weight (reference: all).
+        epoch_decay: stage 1 scales ``L_fea + L_logit`` by ``1 - e/E`` (the recipe); ``False``
+            keeps weight 1 for the whole run (an ablation). Stage 2 never decays.
         fast_teacher: compute training targets with a BatchNorm-folded copy of the teacher
             (faster; equal up to float rounding). Predictions use the teacher itself.
         channels_last: run the loss path (teacher copy, student forward and backward) on NHWC
@@ -69,8 +71,8 @@ class TwoStageDistiller(BaseModel):
 
     def __init__(self, teacher_cfg: str, student_cfg: str, teacher_ckpt: Optional[str], stage: int,
                  feature_alpha: float, logit_weight: float, labelled_only: bool = False,
-                 fast_teacher: bool = True, channels_last: Optional[bool] = None,
-                 data_preprocessor: Optional[dict] = None) -> None:
+                 epoch_decay: bool = True, fast_teacher: bool = True,
+                 channels_last: Optional[bool] = None, data_preprocessor: Optional[dict] = None) -> None:
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
         if stage == 2 and feature_alpha:
@@ -86,6 +88,7 @@ class TwoStageDistiller(BaseModel):
         self.feature_alpha = float(feature_alpha)
         self.logit_weight = float(logit_weight)
         self.labelled_only = labelled_only
+        self.epoch_decay = epoch_decay
         self.fast_teacher = fast_teacher
         self.channels_last = channels_last
         self._fast_teacher = FastFrozenCopy()
@@ -199,7 +202,7 @@ class TwoStageDistiller(BaseModel):
         s_feats = self.student.extract_feat(inputs) if self.stage == 1 else t_feats
         s_logits = self.student.head(s_feats)
         losses = self._gt_losses(s_logits, data_samples) if self.stage == 1 else {}
-        decay = self._distill_decay() if self.stage == 1 else 1.0
+        decay = self._distill_decay() if self.stage == 1 and self.epoch_decay else 1.0
         if self.align is not None:
             fea = feature_distill_loss(self.align(s_feats[-1]), t_feats[-1], self.feature_alpha)
             losses["loss_fea"] = decay * fea

@@ -1,0 +1,79 @@
+"""Mean / std over seeds on hand-made numbers, reading tools/test.py's tables, and the study.md table."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dwpose.evaluation.report import save_report
+from dwpose.study.aggregate import PARTS, mean_std, read_ap, summarize
+from dwpose.study.report import format_markdown, format_table
+
+
+def test_mean_and_sample_std_over_seeds():
+    mean, std = mean_std([0.2, 0.4, 0.9])
+    assert mean == pytest.approx(0.5)
+    assert std == pytest.approx(math.sqrt((0.3**2 + 0.1**2 + 0.4**2) / 2))  # n - 1, not n
+    assert mean_std([0.25]) == (0.25, None)  # one seed: no spread, not a spread of 0
+    assert mean_std([0.1, None]) == (None, None)  # an undefined AP poisons the mean
+    assert mean_std([]) == (None, None)
+
+
+def test_summarize_keeps_parts_apart():
+    per_seed = {
+        2: {"body": 0.8, "foot": 0.5, "face": 0.3, "hand": 0.10, "wholebody": 0.20},
+        0: {"body": 0.6, "foot": 0.7, "face": 0.3, "hand": 0.05, "wholebody": 0.30},
+    }
+    s = summarize(per_seed)
+    assert s["n"] == 2 and s["seeds"] == [0, 2]
+    assert s["mean"] == pytest.approx({"body": 0.7, "foot": 0.6, "face": 0.3, "hand": 0.075,
+                                       "wholebody": 0.25})
+    assert s["std"]["body"] == pytest.approx(math.sqrt(0.02))
+    assert s["std"]["face"] == pytest.approx(0.0)
+    assert s["std"]["hand"] == pytest.approx(0.05 / math.sqrt(2))
+
+
+def test_read_ap_reads_the_table_tools_test_writes(tmp_path):
+    metrics = {f"coco-wholebody/{p}/AP": v for p, v in
+               zip(("body", "foot", "face", "lefthand", "righthand", "hand", "wholebody"),
+                   (0.71, 0.62, 0.53, 0.1, 0.2, 0.44, -1.0))}
+    metrics.update({k.replace("/AP", "/AR"): 0.9 for k in list(metrics)})
+    save_report(metrics, str(tmp_path), "plain_seed3")
+    got = read_ap(tmp_path / "plain_seed3_wholebody_table.json", "plain_seed3")
+    assert got == {"body": 0.71, "foot": 0.62, "face": 0.53, "hand": 0.44, "wholebody": None}
+    with pytest.raises(ValueError, match="no row 'other'"):
+        read_ap(tmp_path / "plain_seed3_wholebody_table.json", "other")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_ap(tmp_path / "missing.json", "x")
+
+
+def _study(variants):
+    return {
+        "study": "unit", "command": "python tools/analysis/distill_study.py x", "finished": "now",
+        "machine": {"system": "Linux", "cpu": "cpu", "cpu_count": 2, "python": "3.11", "torch": "t",
+                    "mmengine": "e", "mmpose": "p", "gpu": None},
+        "settings": {"seeds": [0, 1], "epochs": {"teacher": 4, "s1": 3, "s2": 2}, "teacher_seed": 21,
+                     "data": "d", "common_options": ["data_root=/d/"]},
+        "teacher": {"seed": 21, "ap": dict(zip(PARTS, (0.9, 0.8, 0.7, 0.6, 0.5))), "result": "r",
+                    "steps": []},
+        "variants": variants,
+    }
+
+
+def test_table_rows_put_each_part_in_its_column():
+    runs = [{"seed": 0, "ap": dict(zip(PARTS, (0.1, 0.2, 0.3, 0.4, 0.5))), "result": "a", "steps": ["x"]},
+            {"seed": 1, "ap": dict(zip(PARTS, (0.3, 0.2, 0.5, 0.4, 0.7))), "result": "b", "steps": ["y"]}]
+    v = {"name": "plain", "label": "plain student", "what": "w", "runs": runs,
+         **summarize({r["seed"]: r["ap"] for r in runs})}
+    one = {"name": "s1_full", "label": "stage 1", "what": "w", "runs": runs[:1],
+           **summarize({0: runs[0]["ap"]})}
+    table = format_table(_study([v, one])).splitlines()
+    assert table[0] == "| Variant | Seeds | Body AP | Foot AP | Face AP | Hand AP | Whole AP |"
+    assert table[2] == "| teacher (one run, seed 21, shared) | 1 | 0.900 | 0.800 | 0.700 | 0.600 | 0.500 |"
+    assert table[3] == ("| plain student | 2 | 0.200 ± 0.141 | 0.200 ± 0.000 | 0.400 ± 0.141 | "
+                        "0.400 ± 0.000 | 0.600 ± 0.141 |")
+    assert table[4] == "| stage 1 | 1 | 0.100 | 0.200 | 0.300 | 0.400 | 0.500 |"
+    md = format_markdown(_study([v, one]))
+    assert "| plain student | 0.500 | 0.700 |" in md  # Whole AP per seed
+    assert "| stage 1 | 0.500 | - |" in md  # a seed without a run shows '-', not a number

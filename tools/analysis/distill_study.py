@@ -1,0 +1,19 @@
+"""Distillation study: every variant (plain student, stage-1 ablations, the two-stage recipe, mmpose's
+DWPoseDistiller) x every seed on one config set, with mean and standard deviation over seeds.
+
+    python tools/analysis/distill_study.py demo --work-dir work_dirs/study [--seeds N | --seed-list 0,1,2]
+        [--epochs N | --epochs teacher=40,s1=25,s2=15] [--variants plain s1_full ...] [--dry-run]
+
+Writes DIR/study.md, DIR/study.json and DIR/study.png; every run keeps its config, seed and logs under
+DIR/runs/<variant>/seed<S>/. Logic: dwpose/study/.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from dwpose.study.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
