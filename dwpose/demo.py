@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every stage's epoch count (for a quicker look)")
     parser.add_argument("--quiet", action="store_true", help="hide the training progress lines")
+    parser.add_argument("--num-train", type=int, default=320, help=argparse.SUPPRESS)  # quick tests
+    parser.add_argument("--num-val", type=int, default=64, help=argparse.SUPPRESS)
 
 
 def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     root = (REPO / args.work_dir).resolve() if not os.path.isabs(args.work_dir) else Path(args.work_dir)
     data = root / "data"
     print(f"[1/8] synthetic COCO-WholeBody data set -> {data}")
-    summary = generate_demo_dataset(data)
+    summary = generate_demo_dataset(data, num_train=args.num_train, num_val=args.num_val)
     print(f"      {summary}")
     student_cfg, teacher_cfg = DEMO_CFG / "rtmpose-student_demo.py", DEMO_CFG / "rtmpose-teacher_demo.py"
 
