@@ -141,7 +141,9 @@ def _runner_checkpoint(tmp_path, monkeypatch):
             f.write(b"checkpoint")
 
     monkeypatch.setattr(Runner, "save_checkpoint", mmengine_save)
-    DWPoseRunner.__new__(DWPoseRunner).save_checkpoint(str(tmp_path), "epoch_2.pth")  # not built: no config
+    runner = DWPoseRunner.__new__(DWPoseRunner)  # not built: no config, no hooks
+    runner._hooks = []
+    runner.save_checkpoint(str(tmp_path), "epoch_2.pth")
     return [tmp_path / "epoch_2.pth"]
 
 
