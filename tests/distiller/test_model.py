@@ -99,17 +99,33 @@ def test_loss_keys_per_stage(teacher_ckpt, stage1_model_ckpt):
     assert all(torch.isfinite(v) and v > 0 for k, v in {**s1, **s2}.items() if k.startswith("loss"))
 
 
-def test_decay_scales_distillation_terms_only(teacher_ckpt):
-    model = build_distiller(1, teacher_ckpt).train()
+@pytest.mark.parametrize("epoch_decay, late_epoch, late_factor",
+                         [(True, 2, 0.5), (True, 3, 0.25), (False, 3, 1.0)])
+def test_decay_scales_distillation_terms_only(teacher_ckpt, epoch_decay, late_epoch, late_factor):
+    """``1 - e/E`` scales L_fea and L_logit, never L_gt; ``epoch_decay=False`` (the study's no-decay
+    row) keeps full weight in every epoch."""
+    model = build_distiller(1, teacher_ckpt, epoch_decay=epoch_decay).train()
     inputs, data_samples = preprocess(model, make_samples(2), training=True)
     out = {}
-    for epoch in (0, 2):
+    for epoch in (0, late_epoch):
         set_epoch(epoch, 4)
         with torch.no_grad():
             out[epoch] = model.loss(inputs, data_samples)
-    assert out[2]["loss_kpt"].item() == pytest.approx(out[0]["loss_kpt"].item(), rel=1e-6)
+    assert out[late_epoch]["distill_decay"].item() == pytest.approx(late_factor)
+    assert out[late_epoch]["loss_kpt"].item() == pytest.approx(out[0]["loss_kpt"].item(), rel=1e-6)
     for key in ("loss_fea", "loss_logit"):
-        assert out[2][key].item() == pytest.approx(0.5 * out[0][key].item(), rel=1e-5)
+        assert out[0][key].item() > 0
+        assert out[late_epoch][key].item() == pytest.approx(late_factor * out[0][key].item(), rel=1e-5)
+
+
+def test_stage2_ignores_epoch_decay(stage1_model_ckpt):
+    set_epoch(3, 4)
+    model = build_distiller(2, stage1_model_ckpt, epoch_decay=True).train()
+    ref = build_distiller(2, stage1_model_ckpt, epoch_decay=False).train()
+    inputs, data_samples = preprocess(model, make_samples(2), training=True)
+    with torch.no_grad():
+        a, b = model.loss(inputs, data_samples), ref.loss(inputs, data_samples)
+    assert a["loss_logit"].item() == pytest.approx(b["loss_logit"].item(), rel=1e-6)
 
 
 def test_decay_without_epoch_information_is_an_error(teacher_ckpt):
