@@ -25,7 +25,6 @@ import argparse
 import base64
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -39,14 +38,9 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from benchmark_inference import DEFAULT_CONFIG, REPO, SHARED  # noqa: E402  (same workload)
+from benchmark_inference import machine as inference_machine  # noqa: E402
 from tqdm import tqdm
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-DEFAULT_CONFIG = (
-    REPO
-    / "configs/wholebody_2d_keypoint/rtmpose/coco-wholebody/rtmpose-t_8xb64-270e_coco-wholebody-256x192.py"
-)
 
 
 def parse_args() -> argparse.Namespace:
@@ -222,19 +216,10 @@ def soak(server: Server, payloads: List[bytes], n: int) -> Dict[str, object]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    """benchmark_inference's machine line (CPU, cores, onnxruntime, python) plus the cog version."""
     import cog
-    import onnxruntime
 
-    versions = (
-        f"cog {cog.__version__}, onnxruntime {onnxruntime.__version__}, python {platform.python_version()}"
-    )
-    return f"{cpu}, {os.cpu_count()} cores, no GPU used; {versions}"
+    return f"{inference_machine()}, cog {cog.__version__}"
 
 
 def main() -> None:
