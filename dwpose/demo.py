@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,22 +38,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-val", type=int, default=64, help=argparse.SUPPRESS)
 
 
-def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
-    """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
+def _start(cmd: list[str], log_path: Path, quiet: bool, tag: str = "") -> "_Job":
+    """Start a tool in the background, keeping its full output in ``log_path``."""
     # pinned kernels: the same arithmetic on every x86-64 machine (dwpose/engine/numerics.py);
     # PASSIVE: idle OpenMP threads sleep instead of spinning against the data-loader worker (2 cores)
     env = {**pinned_env(OMP_WAIT_POLICY="PASSIVE"), "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=REPO, env=env)
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env)
+    job = _Job(proc, log, log_path)
+
+    def pump() -> None:  # echo the progress lines while keeping every line in the log
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
             if not quiet and SHOW.search(line):
                 m = COMPACT.search(line)
-                print("    " + (" ".join(m.groups()) if m else line.rstrip()[-150:]), flush=True)
-        if proc.wait() != 0:
-            raise RuntimeError(f"step failed (exit {proc.returncode}); full log: {log_path}")
+                print(f"    {tag}" + (" ".join(m.groups()) if m else line.rstrip()[-150:]), flush=True)
+
+    job.reader = threading.Thread(target=pump, daemon=True)
+    job.reader.start()
+    return job
+
+
+class _Job:
+    def __init__(self, proc: subprocess.Popen, log, log_path: Path) -> None:
+        self.proc, self.log, self.log_path, self.reader = proc, log, log_path, None
+
+    def wait(self) -> None:
+        code = self.proc.wait()
+        self.reader.join()
+        self.log.close()
+        if code != 0:
+            raise RuntimeError(f"step failed (exit {code}); full log: {self.log_path}")
+
+
+def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
+    """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
+    _start(cmd, log_path, quiet).wait()
 
 
 def _data_options(data: Path | None, epochs: int | None) -> list[str]:
@@ -65,16 +87,38 @@ def _data_options(data: Path | None, epochs: int | None) -> list[str]:
 
 def _train(config: Path, work: Path, data: Path | None, args, extra: tuple[str, ...] = ()) -> Path:
     """Train ``config`` into ``work`` (resuming if interrupted); returns the final checkpoint."""
-    done = work / "final.pth"
-    if done.is_file():
-        print(f"  [skip] {work.name}: already trained ({done})")
-        return done
-    work.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(REPO / "tools/train.py"), str(config), "--work-dir", str(work),
-           "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
-    _run(cmd, work / "train_output.log", args.quiet)
-    os.link((work / "last_checkpoint").read_text().strip(), done)
-    return done
+    return _train_all([(config, work, extra)], data, args)[0]
+
+
+def _train_all(runs: list, data: Path | None, args) -> list[Path]:
+    """Train independent ``(config, work, extra)`` runs side by side; returns their final checkpoints.
+
+    Each run keeps its own pinned thread count, so running two at once changes no number, only the
+    wall time: one training process keeps about 1.3 of the 2 cores busy (Python, the data worker and
+    the optimizer step leave gaps), and the second fills them.
+    """
+    jobs = []
+    for config, work, extra in runs:
+        done = work / "final.pth"
+        if done.is_file():
+            print(f"  [skip] {work.name}: already trained ({done})")
+            continue
+        work.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, str(REPO / "tools/train.py"), str(config), "--work-dir", str(work),
+               "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
+        tag = f"[{work.name}] " if len(runs) > 1 else ""
+        jobs.append((work, _start(cmd, work / "train_output.log", args.quiet, tag)))
+    failure = None
+    for work, job in jobs:  # wait for all, even when one fails, so that none is left running
+        try:
+            job.wait()
+        except RuntimeError as exc:
+            failure = failure or exc
+            continue
+        os.link((work / "last_checkpoint").read_text().strip(), work / "final.pth")
+    if failure:
+        raise failure
+    return [work / "final.pth" for _, work, _ in runs]
 
 
 def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path, args,
@@ -104,10 +148,9 @@ def run(args: argparse.Namespace) -> int:
 
     print("[2/8] untrained student (reference row)")
     untrained = _save_untrained(student_cfg, root / "untrained.pth")
-    print("[3/8] teacher")
-    teacher = _train(teacher_cfg, root / "teacher", data, args)
-    print("[4/8] student without distillation")
-    student = _train(student_cfg, root / "student", data, args)
+    print("[3/8] teacher and [4/8] student without distillation, side by side")
+    teacher, student = _train_all([(teacher_cfg, root / "teacher", ()), (student_cfg, root / "student", ())],
+                                  data, args)
     print("[5/8] stage 1: feature + logit distillation teacher -> student")
     s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args, (f"model.teacher_ckpt={teacher}",))
     s1_pose = _transfer(s1, root / "s1_student.pth")
