@@ -1,6 +1,6 @@
 """Evaluate a pose checkpoint and print the whole-body AP/AR table (also saved to the work dir).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...] [--trust-checkpoint]
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
 """
 
@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dwpose.engine.launch import DictAction, main_entry  # noqa: E402
+from dwpose.engine.launch import DictAction, add_trust_argument, main_entry  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,6 +22,7 @@ def parse_args(argv=None):
                    help="override config entries, e.g. data_root=/data/")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_trust_argument(p)
     return p.parse_args(argv)
 
 

@@ -1,6 +1,7 @@
 """Train a pose model or a distiller from a config (single process, torchrun or slurm).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
+        [--trust-checkpoint]
     bash tools/dist_train.sh CONFIG GPUS [same options]
 """
 
@@ -10,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dwpose.engine.launch import DictAction, main_entry  # noqa: E402
+from dwpose.engine.launch import DictAction, add_trust_argument, main_entry  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -24,6 +25,7 @@ def parse_args(argv=None):
                    help="override config entries, e.g. train_cfg.max_epochs=10 data_root=/data/")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     p.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_trust_argument(p)
     return p.parse_args(argv)
 
 

@@ -3,7 +3,8 @@
 - Config paths are absolute (distiller configs write ``'{{fileDirname}}/...'``, which MMEngine
   expands to the directory of the config file being parsed) or ``'mmpose::...'`` package paths;
   a relative path is refused rather than resolved against the working directory.
-- The teacher checkpoint is loaded strictly, and a mismatch names the offending layer.
+- The teacher checkpoint is read and loaded by :mod:`dwpose.engine.checkpoint` (safe unpickling,
+  strict fit, a mismatch names the offending layer).
 - :func:`fast_frozen_copy` gives an inference-only copy of a frozen pose model: every conv ->
   BatchNorm pair of MMCV's ``ConvModule`` merged into the conv, the backbone optionally in
   channels-last layout (oneDNN, PyTorch's CPU convolution library, runs NHWC convolutions without
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-from typing import Dict, List, Mapping
+from typing import Mapping
 
 import torch
 from mmcv.cnn import ConvModule
@@ -24,7 +25,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from dwpose.distiller.checkpoint_io import read_checkpoint
+from dwpose.engine.checkpoint import load_weights
 from dwpose.engine.device import replace_norm_type
 from dwpose.fileio import require_file
 
@@ -75,38 +76,15 @@ def build_pose_model(model_cfg: Mapping, use_sync_bn: bool) -> nn.Module:
         return MODELS.build(model_cfg)
 
 
-def _describe_mismatch(expected: Dict[str, torch.Tensor], given: Dict[str, torch.Tensor]) -> List[str]:
-    """One line per mismatched key: wrong shapes first, then missing, then unexpected keys."""
-    lines = [f"layer '{k}' has shape {tuple(given[k].shape)} in the checkpoint but "
-             f"{tuple(expected[k].shape)} in the model"
-             for k in sorted(set(given) & set(expected)) if given[k].shape != expected[k].shape]
-    lines += [f"missing layer '{k}'" for k in sorted(set(expected) - set(given))]
-    lines += [f"unexpected layer '{k}'" for k in sorted(set(given) - set(expected))]
-    return lines
-
-
 def load_weights_strict(model: nn.Module, ckpt_path: str, cfg_path: str) -> None:
-    """Load a plain pose-model checkpoint into ``model``, refusing anything that does not fit.
+    """Load a plain pose-model checkpoint into ``model`` by :mod:`dwpose.engine.checkpoint`'s rules.
 
     Raises:
         FileNotFoundError: ``ckpt_path`` does not exist.
-        ValueError: unreadable file, or keys / shapes that do not match ``model`` (the message names
-            the first mismatched layer and how many more there are).
+        ValueError: unreadable or unsafe file, or keys / shapes that do not match ``model`` (the
+            message names the first mismatched layer and counts the rest).
     """
-    ckpt = read_checkpoint(ckpt_path)
-    state = ckpt.get("state_dict", ckpt)
-    if state and all(k.startswith("module.") for k in state):
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-    state = {k: v for k, v in state.items() if not k.startswith("data_preprocessor.")}
-    problems = _describe_mismatch(model.state_dict(), state)
-    if problems:
-        hint = ""
-        if any(k.startswith(("teacher.", "student.")) for k in state):
-            hint = " (this is a distiller checkpoint: convert it with pth_transfer.py first)"
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ValueError(f"checkpoint {ckpt_path} does not fit config {cfg_path}: "
-                         f"{problems[0]}{more}{hint}")
-    model.load_state_dict(state, strict=True)
+    load_weights(model, ckpt_path, target=f"config {cfg_path}")
 
 
 def fold_batchnorm(module: nn.Module) -> nn.Module:

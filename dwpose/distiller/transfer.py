@@ -6,10 +6,12 @@ Stage 2: ``teacher.backbone.*`` -> ``backbone.*``, ``teacher.neck.*`` -> ``neck.
 
 The stage is read from the keys: a stage-2 ``TwoStageDistiller`` has no student backbone. mmpose's
 own ``DWPoseDistiller`` builds a full student in both stages; for its checkpoints the stage comes
-from ``two_dis`` in the config text MMEngine stores in ``meta``. The output holds ``meta`` (made of
-plain Python values, so ``torch.load(weights_only=True)`` reads it with no allow-list) and
-``state_dict`` only, and is written atomically. ``state_dict`` of an MMEngine checkpoint already
-holds the EMA weights (the EMA hook swaps them in at save time).
+from ``two_dis`` in the config text MMEngine stores in ``meta`` (absent: stage 1, its default).
+The input is read by :mod:`dwpose.engine.checkpoint` (safe unpickling unless
+``--trust-checkpoint``; DDP's ``module.`` prefix stripped). The output holds ``meta`` (made of plain
+Python values, so torch's weights-only loader reads it with no allow-list) and ``state_dict`` only,
+and is written atomically. ``state_dict`` of an MMEngine checkpoint already holds the EMA weights
+(the EMA hook swaps them in at save time).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = Non
         return 1
     cfg_text = str((meta or {}).get("cfg", ""))
     found = re.search(r"two_dis\s*=\s*(True|False)", cfg_text)
+    if found is None and "DWPoseDistiller" in cfg_text:
+        return 1  # mmpose's stage-1 configs leave two_dis at its default, False
     if found is None:
         raise ValueError("mmpose DWPoseDistiller checkpoint without its config in meta: the stage "
                          "cannot be told from the keys; pass two_dis explicitly")
@@ -122,28 +126,34 @@ def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[D
     return {"meta": meta, "state_dict": convert_state_dict(state, detected)}, detected
 
 
-def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None) -> str:
+def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None,
+                        trust: Optional[bool] = None) -> str:
     """Read distiller checkpoint ``src``, write the plain checkpoint ``dst``; returns the stage.
+
+    ``trust`` unpickles ``src`` without restriction (``None``: as
+    :func:`dwpose.engine.checkpoint.trusting` says, off by default).
 
     Returns:
         ``'stage1'`` or ``'stage2'``.
 
     Raises:
         FileNotFoundError: ``src`` does not exist.
-        ValueError: unreadable, truncated or non-distiller input, or a contradicting ``two_dis``.
+        ValueError: unreadable, unsafe, truncated or non-distiller input, or a contradicting
+            ``two_dis``.
     """
-    from dwpose.distiller.checkpoint_io import read_checkpoint
-    from dwpose.engine.checkpoint import atomic_save
+    from dwpose.engine.checkpoint import atomic_save, read_checkpoint, select_state_dict
 
     if os.path.abspath(src) == os.path.abspath(dst):
         raise ValueError("output path equals the input path; write the plain model elsewhere")
-    out, stage = convert_checkpoint(read_checkpoint(src), two_dis)
+    ckpt = read_checkpoint(src, trust=trust)
+    ckpt = {**ckpt, "state_dict": select_state_dict(ckpt, source=f"checkpoint {src}")}
+    out, stage = convert_checkpoint(ckpt, two_dis)
     atomic_save(out, dst)
     return f"stage{stage}"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis]``; user mistakes exit 2 with one line."""
+    """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis] [--trust-checkpoint]``; user mistakes exit 2."""
     parser = argparse.ArgumentParser(
         prog="pth_transfer.py",
         description="Convert a DWPose distiller checkpoint into a plain pose-model checkpoint.")
@@ -151,11 +161,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("out_ckpt", help="where to write the plain pose-model checkpoint")
     parser.add_argument("--two_dis", action="store_true", default=None,
                         help="assert a second-stage checkpoint (default: detect the stage)")
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="unpickle DIS_CKPT without restriction (it can run code: only for files "
+                             "from a source you trust)")
     args = parser.parse_args(argv)
     from dwpose.cli import guarded
 
     def run() -> int:
-        stage = transfer_checkpoint(args.dis_ckpt, args.out_ckpt, args.two_dis)
+        from dwpose.engine.checkpoint import trusting
+
+        with trusting(args.trust_checkpoint, prog="pth_transfer.py"):
+            stage = transfer_checkpoint(args.dis_ckpt, args.out_ckpt, args.two_dis)
         print(f"{args.dis_ckpt} ({stage} distiller) -> {args.out_ckpt}")
         return 0
 

@@ -1,89 +1,308 @@
-"""Checkpoint I/O that is safe under ``torch.load(weights_only=True)`` and atomic on disk.
+"""The project's one checkpoint module: read safely, normalise, load strictly, save atomically.
 
-torch >= 2.6 loads with ``weights_only=True`` by default, which refuses the few non-tensor objects
-MMEngine pickles into its checkpoints: numpy arrays and scalars in ``meta``, and the message hub's
-``HistoryBuffer`` objects (whose pickle even calls ``getattr``). Instead of an unrestricted unpickler
-(which would run arbitrary code from a downloaded file) we
-- allow-list numpy's array/scalar/dtype reconstructors (importing this module registers them), and
-- store ``HistoryBuffer`` objects as plain dicts of arrays (:class:`WeightsOnlyCheckpointHook`, which
-  ``DWPoseRunner`` installs) and turn them back into buffers when a run resumes.
+Every entry point that reads a checkpoint comes here: ``tools/train.py --resume``, ``tools/test.py``,
+the distiller's teacher, ``pth_transfer.py``, ``dwpose predict`` (PyTorch models), ``dwpose export``
+and the Cog predictor. One set of rules:
+
+- **Reading** (:func:`read_checkpoint`) runs torch's weights-only unpickler, which builds tensors and
+  plain Python values and nothing else, plus an allow-list for what MMEngine and mmpose checkpoints
+  really hold: numpy arrays, scalars and dtypes (numpy 1 ``numpy.core`` and numpy 2 ``numpy._core``
+  names), MMEngine's ``HistoryBuffer`` (the message hub's logs; its pickle fetches the class's
+  statistics methods with ``getattr``, answered here for that class's own public methods alone) and
+  ``Config`` / ``ConfigDict``. Anything else (a pickle that would call ``os.system``, say) is
+  refused with one line naming the global it found. ``--trust-checkpoint`` (:func:`trusting`) lifts
+  the restriction for one command, with a warning.
+- **Normalising** (:func:`select_state_dict`): the weights of a full MMEngine checkpoint or of a bare
+  state dict, DDP's ``module.`` prefix stripped, mmcv-1.x ``ema_*`` averaged copies used where
+  present, and a distiller's ``student.`` / ``teacher.`` half picked when the caller asks.
+- **Loading** (:func:`load_state_dict_strict`): keys and shapes must match the model exactly; the
+  error names the first mismatched layer with both shapes, then counts the rest.
+- **Saving** (:func:`atomic_save`): a temporary file renamed into place.
+
+MMEngine's own loader (resume, ``load_from``, ``Pretrained`` init) calls torch with weights-only
+loading too; ``tools/train.py`` and ``tools/test.py`` run inside :func:`safe_loading`, so the same
+allow-list serves it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
+import pickle
 import re
+import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import numpy as np
 import torch
+from mmengine.config import Config, ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
 from dwpose.fileio import atomic_open, require_file
 
+TRUST_HINT = "if you trust where the file came from, rerun with --trust-checkpoint"
 
-def _numpy_safe_globals() -> list:
-    """Types numpy needs to rebuild arrays and scalars inside a weights-only pickle."""
+
+def _numpy_globals() -> list:
+    """What numpy needs to rebuild arrays, scalars and dtypes, under numpy 1 and numpy 2 names."""
     core = getattr(np, "_core", None) or np.core
-    safe = [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype]
+    safe: list = [np.ndarray, np.dtype]
     safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
-                                         np.int32, np.int64, np.uint8, np.bool_, np.str_, np.object_)]
+                                         np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                         np.uint64, np.bool_, np.str_, np.bytes_, np.object_)]
+    for name in ("_reconstruct", "scalar"):
+        fn = getattr(core.multiarray, name)
+        safe += [(fn, f"numpy._core.multiarray.{name}"), (fn, f"numpy.core.multiarray.{name}")]
     return safe
 
 
-SAFE_GLOBALS: list = _numpy_safe_globals()
-torch.serialization.add_safe_globals(SAFE_GLOBALS)
+def _history_buffer_method(obj: Any, name: str) -> Any:
+    """``getattr`` as a checkpoint may use it: a public method of ``HistoryBuffer``, nothing else.
+
+    A pickled ``HistoryBuffer`` stores its statistics methods (``min``, ``mean``, ...) as
+    ``getattr(HistoryBuffer, 'min')``; any other use (``getattr(f, '__globals__')``) is refused.
+    """
+    if obj is HistoryBuffer and not name.startswith("_") and inspect.isfunction(
+            vars(HistoryBuffer).get(name)):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f"it asks for getattr({getattr(obj, '__name__', type(obj).__name__)}, "
+                                 f"{name!r}), which the safe loader refuses")
 
 
-_BUFFER_TAG = "__history_buffer__"
+# numpy is allowed process-wide (DWPoseRunner checkpoints hold numpy values, and every weights-only
+# load in this process may rebuild them); the MMEngine pieces only inside safe_loading().
+NUMPY_GLOBALS: list = _numpy_globals()
+torch.serialization.add_safe_globals(NUMPY_GLOBALS)
+MMENGINE_GLOBALS: list = [HistoryBuffer, (_history_buffer_method, "builtins.getattr"), ConfigDict,
+                          Config]
+_safe_depth = 0
+_safe_context: Any = None
+_trusted = False
+_FORCE_UNSAFE_ENV = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"  # torch's switch for loads that do not say
 
 
-def buffers_to_plain(log_scalars: dict) -> dict:
-    """``{name: HistoryBuffer}`` -> ``{name: {tag, log, count, max_length}}`` (weights-only loadable)."""
-    out = {}
-    for name, buf in log_scalars.items():
-        if isinstance(buf, HistoryBuffer):
-            log, count = buf.data
-            out[name] = {_BUFFER_TAG: True, "log": np.asarray(log), "count": np.asarray(count),
-                         "max_length": int(buf.max_length)}
+@contextlib.contextmanager
+def safe_loading() -> Iterator[None]:
+    """Inside, every weights-only load of this process (MMEngine's too) accepts the allow-list.
+
+    Re-entrant: torch's own ``safe_globals`` context would drop the globals when an inner one exits.
+    """
+    global _safe_depth, _safe_context
+    if _safe_depth == 0:
+        _safe_context = torch.serialization.safe_globals(MMENGINE_GLOBALS)
+        _safe_context.__enter__()
+    _safe_depth += 1
+    try:
+        yield
+    finally:
+        _safe_depth -= 1
+        if _safe_depth == 0:
+            _safe_context.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def trusting(enabled: bool = True, prog: str = "dwpose") -> Iterator[None]:
+    """``--trust-checkpoint``: inside, checkpoints are unpickled without restriction (one warning).
+
+    Covers :func:`read_checkpoint` and MMEngine's own loads (through torch's
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``); both are restored on exit. ``enabled=False`` does nothing.
+    """
+    global _trusted
+    if not enabled:
+        yield
+        return
+    print(f"{prog}: warning: --trust-checkpoint: checkpoints are unpickled without restriction; "
+          "a malicious file can run any code on this machine", file=sys.stderr)
+    before = _trusted, os.environ.get(_FORCE_UNSAFE_ENV)
+    _trusted = True
+    os.environ[_FORCE_UNSAFE_ENV] = "1"
+    try:
+        yield
+    finally:
+        _trusted = before[0]
+        if before[1] is None:
+            os.environ.pop(_FORCE_UNSAFE_ENV, None)
         else:
-            out[name] = buf
-    return out
+            os.environ[_FORCE_UNSAFE_ENV] = before[1]
 
 
-def plain_to_buffers(log_scalars: dict) -> dict:
-    """Inverse of :func:`buffers_to_plain`."""
-    out = {}
-    for name, item in log_scalars.items():
-        if isinstance(item, dict) and item.get(_BUFFER_TAG):
-            out[name] = HistoryBuffer(list(item["log"]), list(item["count"]), item["max_length"])
-        else:
-            out[name] = item
-    return out
+def _read_error(path: Path, exc: BaseException) -> str:
+    """One line for a checkpoint torch could not load: the refused global, or the first line."""
+    text = str(exc)
+    found = re.search(r"GLOBAL (\S+)", text)
+    if found:
+        return (f"cannot read checkpoint {path}: it pickles {found.group(1)}, which the safe loader "
+                f"does not rebuild (tensors, plain values, numpy, MMEngine's HistoryBuffer and "
+                f"Config only); {TRUST_HINT}")
+    found = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+    if found:
+        return f"cannot read checkpoint {path}: {found.group(1).strip()}; {TRUST_HINT}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"cannot read checkpoint {path} (truncated or not a torch checkpoint): {first}"
 
 
-def load_checkpoint_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
-    """Load a checkpoint with the weights-only unpickler (plus the allow-list above).
+def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,
+                    map_location: Any = "cpu") -> dict:
+    """Load a checkpoint file (a full MMEngine checkpoint or a bare state dict) safely.
+
+    Args:
+        path: the ``.pth`` file.
+        trust: unpickle without restriction; ``None`` follows :func:`trusting` (off by default).
+        map_location: where tensors go, as for torch.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is truncated, not a torch checkpoint, or holds disallowed objects.
+        FileNotFoundError / IsADirectoryError: ``path`` is missing / a folder.
+        ValueError: truncated, not a torch checkpoint, or pickling a global outside the allow-list
+            (the message names it and points at ``--trust-checkpoint``).
     """
-    path = Path(path)
-    require_file(path, "checkpoint")
+    path = require_file(path, "checkpoint")
+    unrestricted = _trusted if trust is None else trust
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with safe_loading():
+            ckpt = torch.load(path, map_location=map_location, weights_only=not unrestricted)
     except Exception as exc:  # torch raises many types for corrupt / unsafe files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        unsafe = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", str(exc), re.IGNORECASE)
-        if unsafe:  # torch's first line would advise weights_only=False, i.e. running the pickle
-            first = f"it pickles {unsafe.group(1)}, which the weights-only loader refuses"
-        raise ValueError(f"cannot read checkpoint {path} (truncated or not a safe torch "
-                         f"checkpoint): {first}") from exc
+        raise ValueError(_read_error(path, exc)) from exc
     if not isinstance(ckpt, dict):
         raise ValueError(f"checkpoint {path} holds a {type(ckpt).__name__}, expected a dict")
     return ckpt
+
+
+load_checkpoint_file = read_checkpoint  # the name engine code and tools have used
+
+
+def _is_state_dict(obj: Mapping) -> bool:
+    return bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def _use_ema_copies(state: Dict[str, Any], ema: bool) -> Dict[str, Any]:
+    """mmcv 1.x's EMA hook keeps ``ema_<name with _ for .>`` copies beside the weights."""
+    copies = {k for k in state if k.startswith("ema_") and "." not in k}
+    if not copies:
+        return state
+    out = {}
+    for key, value in state.items():
+        if key not in copies:
+            twin = "ema_" + key.replace(".", "_")
+            out[key] = state[twin] if ema and twin in copies else value
+    return out
+
+
+def select_state_dict(ckpt: Mapping, *, prefix: Optional[str] = None, ema: bool = True,
+                      source: str = "checkpoint") -> Dict[str, Any]:
+    """The model weights of a loaded checkpoint, normalised.
+
+    - ``ckpt['state_dict']`` of an MMEngine checkpoint, or ``ckpt`` itself when it is a bare state
+      dict (every value a tensor). MMEngine's EMA hook already saves the averaged weights there.
+    - DDP's ``module.`` prefix is stripped when every key has it.
+    - ``ema``: where mmcv 1.x ``ema_*`` copies are present, use them (``False``: the raw weights).
+    - ``prefix`` (``'student.'`` / ``'teacher.'``): keep only those keys, prefix removed.
+
+    Raises:
+        ValueError: no state dict, or nothing under ``prefix``.
+
+    Example:
+        >>> w = torch.ones(1)
+        >>> list(select_state_dict({'state_dict': {'module.student.a': w}}, prefix='student.'))
+        ['a']
+    """
+    state = ckpt.get("state_dict")
+    if not isinstance(state, Mapping):
+        if not _is_state_dict(ckpt):
+            keys = ", ".join(map(str, list(ckpt)[:4])) or "nothing"
+            raise ValueError(f"{source} holds no state_dict (it has {keys})")
+        state = ckpt
+    state = dict(state)
+    if state and all(k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = _use_ema_copies(state, ema)
+    if prefix:
+        state = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        if not state:
+            raise ValueError(f"{source} has no {prefix}* weights")
+    return state
+
+
+def _sample(keys: List[str], n: int = 2) -> str:
+    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
+
+
+def _shape(t: Any) -> tuple:
+    return tuple(getattr(t, "shape", ()))
+
+
+def check_fits(model: torch.nn.Module, state: Mapping[str, Any], *, source: str = "checkpoint",
+               target: str = "the model") -> None:
+    """Raise unless ``state`` has exactly ``model``'s keys and shapes (``num_batches_tracked`` may
+    be missing; stray ``data_preprocessor.*`` keys are ignored).
+
+    Raises:
+        ValueError: ``"{source} does not match {target}: layer 'L' has shape (a) in the checkpoint
+            but (b) in the model; in all: keys 1 of another shape (...), 2 missing (...), ..."``, or
+            a distillation checkpoint that needs ``pth_transfer.py``.
+    """
+    own = model.state_dict()
+    reshaped = [k for k in own if k in state and _shape(state[k]) != _shape(own[k])]
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own and not k.startswith("data_preprocessor.")]
+    if not (reshaped or missing or unexpected):
+        return
+    if any(k.startswith(("student.", "teacher.")) for k in unexpected):
+        raise ValueError(f"{source} is a distillation checkpoint (student./teacher. keys): convert "
+                         "it with pth_transfer.py first")
+    if reshaped:
+        k = reshaped[0]
+        first = (f"layer '{k}' has shape {_shape(state[k])} in the checkpoint but {_shape(own[k])} "
+                 "in the model")
+    elif missing:
+        first = f"layer '{missing[0]}' is missing from the checkpoint"
+    else:
+        first = f"layer '{unexpected[0]}' is in the checkpoint but not in the model"
+    parts = []
+    if reshaped:
+        shown = [f"{k} {_shape(state[k])} vs {_shape(own[k])}" for k in reshaped[:2]]
+        parts.append(f"keys {len(reshaped)} of another shape ({_sample(shown + reshaped[2:])})")
+    parts += [f"{len(keys)} {what} ({_sample(keys)})"
+              for keys, what in ((missing, "missing"), (unexpected, "unexpected")) if keys]
+    raise ValueError(f"{source} does not match {target}: {first}; in all: {', '.join(parts)}")
+
+
+def load_state_dict_strict(model: torch.nn.Module, state: Mapping[str, Any], *,
+                           source: str = "checkpoint", target: str = "the model") -> None:
+    """:func:`check_fits`, then copy ``state`` into ``model`` (missing BN counters keep the model's)."""
+    check_fits(model, state, source=source, target=target)
+    own = model.state_dict()
+    full = {k: state[k] if k in state else own[k] for k in own}
+    model.load_state_dict(full, strict=True)
+
+
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, target: str = "the model",
+                 prefix: Optional[str] = None, ema: bool = True,
+                 trust: Optional[bool] = None) -> dict:
+    """Read ``path``, normalise it (:func:`select_state_dict`) and load it strictly into ``model``.
+
+    Returns:
+        The checkpoint as read (``meta`` and the rest, for callers that want them).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: unreadable, unsafe, or not fitting ``model``.
+    """
+    ckpt = read_checkpoint(path, trust=trust)
+    source = f"checkpoint {path}"
+    state = select_state_dict(ckpt, prefix=prefix, ema=ema, source=source)
+    load_state_dict_strict(model, state, source=source, target=target)
+    return ckpt
+
+
+def check_resumable(ckpt: Mapping, path: str | os.PathLike) -> None:
+    """Raise unless ``ckpt`` carries the training state ``--resume`` continues from."""
+    meta = ckpt.get("meta")
+    if not (isinstance(meta, Mapping) and "epoch" in meta and "iter" in meta
+            and isinstance(ckpt.get("state_dict"), Mapping)):
+        raise ValueError(f"checkpoint {path} has weights but no training state (meta epoch/iter): "
+                         "--resume continues a run from a checkpoint its runner wrote; to start "
+                         f"from these weights use --cfg-options load_from={path}")
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -112,11 +331,38 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
     candidates += [p for _, p in sorted(found, reverse=True)]
     for cand in candidates:
         try:
-            load_checkpoint_file(cand)
+            read_checkpoint(cand)
         except (OSError, ValueError):  # missing, a folder, truncated, unsafe
             continue
         return str(cand)
     return None
+
+
+_BUFFER_TAG = "__history_buffer__"
+
+
+def buffers_to_plain(log_scalars: dict) -> dict:
+    """``{name: HistoryBuffer}`` -> ``{name: {tag, log, count, max_length}}`` (no allow-list needed)."""
+    out = {}
+    for name, buf in log_scalars.items():
+        if isinstance(buf, HistoryBuffer):
+            log, count = buf.data
+            out[name] = {_BUFFER_TAG: True, "log": np.asarray(log), "count": np.asarray(count),
+                         "max_length": int(buf.max_length)}
+        else:
+            out[name] = buf
+    return out
+
+
+def plain_to_buffers(log_scalars: dict) -> dict:
+    """Inverse of :func:`buffers_to_plain`; real ``HistoryBuffer`` objects pass through."""
+    out = {}
+    for name, item in log_scalars.items():
+        if isinstance(item, dict) and item.get(_BUFFER_TAG):
+            out[name] = HistoryBuffer(list(item["log"]), list(item["count"]), item["max_length"])
+        else:
+            out[name] = item
+    return out
 
 
 def _register_hook() -> None:
@@ -125,7 +371,8 @@ def _register_hook() -> None:
 
     @HOOKS.register_module()
     class WeightsOnlyCheckpointHook(Hook):
-        """Keeps MMEngine checkpoints loadable with ``torch.load(weights_only=True)``."""
+        """Keeps DWPoseRunner checkpoints loadable by torch's weights-only loader with no allow-list
+        beyond numpy (message-hub buffers saved as plain dicts)."""
 
         priority = "LOWEST"  # after EMAHook and friends have filled the checkpoint
 

@@ -1,8 +1,11 @@
 """The logic behind ``tools/train.py`` and ``tools/test.py`` (those files only parse arguments).
 
 Both turn user mistakes (missing files, config typos, unknown registry names, a corrupt image, a
-checkpoint that does not fit) into one ``error:`` line and exit code 2; real bugs keep their
-traceback.
+checkpoint that does not fit or is not safe to unpickle) into one ``error:`` line and exit code 2;
+real bugs keep their traceback. Checkpoints are read, checked and loaded by
+:mod:`dwpose.engine.checkpoint`; MMEngine's own loads (resume, ``load_from``) run inside its
+:func:`~dwpose.engine.checkpoint.safe_loading`, so a work dir of the stock MMEngine ``Runner``
+resumes without unrestricted unpickling. ``--trust-checkpoint`` lifts the restriction (warns).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def prepare_train_cfg(args: Any) -> Config:
     """Build the training config from the parsed ``tools/train.py`` arguments."""
     import torch
 
-    from dwpose.engine.checkpoint import find_resumable_checkpoint, load_checkpoint_file
+    from dwpose.engine.checkpoint import check_resumable, find_resumable_checkpoint, read_checkpoint
 
     cfg = load_config(args.config, args.cfg_options)
     check_launcher_env(args.launcher)
@@ -98,7 +101,7 @@ def prepare_train_cfg(args: Any) -> Config:
         cfg.load_from = found
         print(f"resume: {found or 'no readable checkpoint in ' + cfg.work_dir + ', starting fresh'}")
     elif args.resume:
-        load_checkpoint_file(args.resume)  # clear error for a missing / truncated file
+        check_resumable(read_checkpoint(args.resume), args.resume)  # missing, truncated, unsafe, bare
         cfg.resume, cfg.load_from = True, args.resume
     check_weight_files(cfg, check_load_from=args.resume is None)  # --resume checkpoints are read above
     return cfg
@@ -114,41 +117,35 @@ def build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
+def _bare_model(runner):
+    return runner.model.module if hasattr(runner.model, "module") else runner.model
+
+
 def train(args: Any) -> None:
+    from dwpose.engine.checkpoint import check_fits, read_checkpoint, select_state_dict
+
     cfg = prepare_train_cfg(args)
     runner = build_runner(cfg)
+    if cfg.get("resume") and cfg.get("load_from"):  # MMEngine resumes with strict=False: check here
+        source = f"checkpoint {cfg.load_from}"
+        state = select_state_dict(read_checkpoint(cfg.load_from), source=source)
+        check_fits(_bare_model(runner), state, source=source, target=f"config {args.config}")
     runner.train()
-
-
-def check_checkpoint_fits(model, state_dict: dict, ckpt_path: str) -> None:
-    """Raise ``ValueError`` naming the first layer where ``state_dict`` does not fit ``model``."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    if missing or unexpected:
-        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
-        raise ValueError(f"checkpoint {ckpt_path} does not fit the config: {what} "
-                         f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    for key, value in own.items():
-        if tuple(state_dict[key].shape) != tuple(value.shape):
-            raise ValueError(f"checkpoint {ckpt_path} does not fit the config: layer {key} has shape "
-                             f"{tuple(state_dict[key].shape)} in the checkpoint, "
-                             f"{tuple(value.shape)} in the model")
 
 
 def test(args: Any) -> dict:
     """Evaluate a checkpoint; prints and saves the whole-body AP/AR table."""
-    from dwpose.engine.checkpoint import load_checkpoint_file
+    from dwpose.engine.checkpoint import load_state_dict_strict, read_checkpoint, select_state_dict
 
     cfg = load_config(args.config, args.cfg_options)
-    ckpt = load_checkpoint_file(args.checkpoint)
+    source = f"checkpoint {args.checkpoint}"
+    state = select_state_dict(read_checkpoint(args.checkpoint), source=source)
     check_launcher_env(args.launcher)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly below, before EMA hooks copy the model in before_run
     runner = build_runner(cfg)
-    model = runner.model.module if hasattr(runner.model, "module") else runner.model
-    check_checkpoint_fits(model, ckpt.get("state_dict", ckpt), args.checkpoint)
+    load_state_dict_strict(_bare_model(runner), state, source=source, target=f"config {args.config}")
     metrics = runner.test()
     from mmengine.dist import is_main_process
 
@@ -159,6 +156,14 @@ def test(args: Any) -> dict:
     return metrics
 
 
+def add_trust_argument(parser) -> None:
+    """``--trust-checkpoint`` of the tools (``argparse`` parser)."""
+    parser.add_argument("--trust-checkpoint", action="store_true",
+                        help="unpickle checkpoints without restriction (it can run code: only for "
+                             "files from a source you trust); by default only tensors, plain values, "
+                             "numpy and MMEngine's log buffers / configs are read")
+
+
 def main_entry(kind: str, argv: Optional[Sequence[str]], parse) -> int:
     """Shared ``main`` for the tools: parse, set LOCAL_RANK, run guarded."""
     args = parse(argv)
@@ -167,7 +172,11 @@ def main_entry(kind: str, argv: Optional[Sequence[str]], parse) -> int:
     fn = train if kind == "train" else test
 
     def run() -> int:
-        fn(args)  # train/test return the runner's result (metrics), not an exit code
+        from dwpose.engine.checkpoint import safe_loading, trusting
+
+        trust = getattr(args, "trust_checkpoint", False)
+        with trusting(trust, prog=f"tools/{kind}.py"), safe_loading():
+            fn(args)  # train/test return the runner's result (metrics), not an exit code
         return 0
 
     return guarded(run, prog=f"tools/{kind}.py")

@@ -7,8 +7,8 @@ generators of python, numpy and torch (CPU and CUDA). :class:`RandomStateHook` (
 - snapshots them after every training iteration and puts the snapshot back before the next one,
   so whatever runs in between (hooks, validation, checkpointing, starting DataLoader workers, a
   resume that builds and initialises the model) draws nothing from the training stream;
-- saves every rank's snapshot in the checkpoint (``checkpoint['rng_states']``, loadable with
-  ``torch.load(weights_only=True)``) and restores this rank's one on ``--resume``.
+- saves every rank's snapshot in the checkpoint (``checkpoint['rng_states']``, loadable by
+  torch's weights-only loader) and restores this rank's one on ``--resume``.
 
 Augmentation has its own per-sample seeds (:mod:`dwpose.engine.data_seeding`).
 """

@@ -1,4 +1,5 @@
-"""``dwpose export onnx CONFIG CHECKPOINT OUT.onnx [--input-size W H] [--opset 17] [--check]``."""
+"""``dwpose export onnx CONFIG CHECKPOINT OUT.onnx [--input-size W H] [--opset 17] [--check]
+[--trust-checkpoint]``."""
 
 from __future__ import annotations
 
@@ -33,10 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"compare with PyTorch on random crops (fail above {PARITY_TOLERANCE:g} x max(1, scale))",
     )
+    onnx.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle CHECKPOINT without restriction (it can run code: only for files from a source "
+        "you trust); by default only tensors, plain values, numpy and MMEngine's log buffers are read",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Export; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    from dwpose.engine.checkpoint import trusting
     from dwpose.export.onnx import check_opset, export_model, parity
     from dwpose.inference.torch_pose import TorchPoseModel
 
@@ -45,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.input_size is not None and min(args.input_size) < 32:
         raise ValueError(f"--input-size must be at least 32x32, got {args.input_size}")
     check_opset(args.opset)  # before loading the model
-    model = TorchPoseModel(args.config, args.checkpoint, "cpu", args.input_size)
+    with trusting(args.trust_checkpoint, prog="dwpose export"):
+        model = TorchPoseModel(args.config, args.checkpoint, "cpu", args.input_size)
     out = export_model(model, args.out, args.opset)
     w, h = model.input_size
     print(f"exported {out} (input 'input' (B, 3, {h}, {w}); outputs 'simcc_x', 'simcc_y')")

@@ -107,15 +107,19 @@ def export_onnx(
     out: str | Path,
     input_size: Optional[Tuple[int, int]] = None,
     opset: int = 17,
+    trust: Optional[bool] = None,
 ) -> Path:
     """Build the model of ``config``, load ``checkpoint`` (strictly) and export it to ``out``.
+
+    ``checkpoint`` is read by :mod:`dwpose.engine.checkpoint`; ``trust=True`` unpickles it without
+    restriction (only for files from a trusted source).
 
     Example:
         >>> export_onnx("rtmpose-t.py", "rtmpose-t.pth", "rtmpose-t.onnx")  # doctest: +SKIP
     """
     from dwpose.inference.torch_pose import TorchPoseModel
 
-    return export_model(TorchPoseModel(config, checkpoint, "cpu", input_size), out, opset)
+    return export_model(TorchPoseModel(config, checkpoint, "cpu", input_size, trust), out, opset)
 
 
 def parity(

@@ -1,15 +1,15 @@
 """A pose model from an mmpose config + checkpoint, run by PyTorch. Imports torch / mm* only when used.
 
-The config never downloads anything (``model.backbone.init_cfg`` is cleared), the checkpoint is read
-with the weights-only unpickler and must match the config exactly: a wrong checkpoint is an error,
-not a warning followed by random predictions.
+The config never downloads anything (``model.backbone.init_cfg`` is cleared); the checkpoint is read
+by :mod:`dwpose.engine.checkpoint` (safe unpickling unless trusted) and must match the config exactly:
+a wrong checkpoint is an error, not a warning followed by random predictions.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
@@ -63,61 +63,17 @@ def build_model(cfg: Any, device: str = "cpu") -> torch.nn.Module:
     return model.to(device).eval()
 
 
-def _read_state_dict(checkpoint: Path) -> Dict[str, Any]:
-    try:  # the project's allow-list for MMEngine checkpoints (HistoryBuffer, numpy scalars in meta)
-        from dwpose.engine.checkpoint import load_checkpoint_file
-    except ImportError:
-        load_checkpoint_file = None
-    if load_checkpoint_file is not None:
-        ckpt = load_checkpoint_file(checkpoint)
-    else:
-        import torch
-
-        try:
-            ckpt = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ValueError(f"cannot read checkpoint {checkpoint}: {str(exc).splitlines()[0]}") from exc
-    state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise ValueError(f"checkpoint {checkpoint} holds no state_dict")
-    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
-
-
-def _sample(keys: list) -> str:
-    return ", ".join(keys[:2]) + (", ..." if len(keys) > 2 else "")
-
-
-def load_weights(model, checkpoint: str | Path, config_name: str = "the config") -> None:
-    """Load a checkpoint into ``model``, strictly.
+def load_weights(model, checkpoint: str | Path, config_name: str = "the config",
+                 trust: Optional[bool] = None) -> None:
+    """Load a checkpoint into ``model`` by :mod:`dwpose.engine.checkpoint`'s rules (safe, strict).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: unreadable, a distillation checkpoint that needs
-        converting, or keys / shapes that do not match the model built from ``config_name``.
+        FileNotFoundError: no such file. ValueError: unreadable or unsafe, a distillation checkpoint
+        that needs converting, or keys / shapes that do not match the model built from ``config_name``.
     """
-    checkpoint = Path(checkpoint)
-    require_file(checkpoint, "checkpoint")
-    state = _read_state_dict(checkpoint)
-    if any(k.startswith(("student.", "teacher.")) for k in state):
-        raise ValueError(
-            f"checkpoint {checkpoint} is a distillation checkpoint (student./teacher. keys): "
-            "convert it with pth_transfer.py first"
-        )
-    own = model.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in state if k not in own]
-    reshaped = [
-        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
-        for k, v in own.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    problems = [
-        f"{len(keys)} {what} ({_sample(keys)})"
-        for keys, what in ((reshaped, "of another shape"), (missing, "missing"), (unexpected, "unexpected"))
-        if keys
-    ]
-    if problems:
-        raise ValueError(f"checkpoint {checkpoint} does not match {config_name}: keys {'; '.join(problems)}")
-    model.load_state_dict(state, strict=False)
+    from dwpose.engine.checkpoint import load_weights as load_checked
+
+    load_checked(model, checkpoint, target=config_name, trust=trust)
 
 
 class TorchPoseModel:
@@ -129,6 +85,7 @@ class TorchPoseModel:
         checkpoint: Optional[str | Path],
         device: str = "cpu",
         input_size: Optional[Tuple[int, int]] = None,
+        trust: Optional[bool] = None,
     ) -> None:
         import torch
 
@@ -137,7 +94,7 @@ class TorchPoseModel:
         self.cfg = load_config(config, input_size)
         self.model = build_model(self.cfg, device)
         if checkpoint is not None:
-            load_weights(self.model, checkpoint, f"config {config}")
+            load_weights(self.model, checkpoint, f"config {config}", trust)
         head = self.cfg.model.head
         self.input_size = tuple(int(v) for v in head.input_size)
         self.num_keypoints = int(head.out_channels)

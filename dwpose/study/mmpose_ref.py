@@ -61,17 +61,16 @@ def mmpose_transfer(src: Path, dst: Path, two_dis: bool) -> None:
     ``backbone.*`` and ``student.head.*`` as ``head.*`` (mmpose also maps an MGD module that DWPose
     configs do not use). Everything but ``meta`` and ``state_dict`` is dropped, as mmpose does.
 
-    The checkpoint is read with ``torch.load(weights_only=False)``, as mmpose's script does: a stock
-    MMEngine checkpoint pickles the message hub's ``HistoryBuffer`` objects, which torch >= 2.6's
-    weights-only loader refuses. Unrestricted unpickling can run code from the file; it is acceptable
-    here only because the study reads checkpoints it has just written itself. Never point this at a
-    downloaded file (``pth_transfer.py`` of this project reads such checkpoints weights-only).
+    The checkpoint is unpickled without restriction, as mmpose's script does (its unrestricted
+    ``torch`` load is what this mirrors), through :func:`dwpose.engine.checkpoint.read_checkpoint`
+    with ``trust=True``. Unrestricted unpickling can run code from the file; it is acceptable here
+    only because the study reads checkpoints it has just written itself. Never point this at a
+    downloaded file (``pth_transfer.py`` of this project reads such checkpoints safely).
     """
-    import torch
+    from dwpose.engine.checkpoint import atomic_save, read_checkpoint
 
-    from dwpose.engine.checkpoint import atomic_save
-
-    ckpt: Dict[str, Any] = torch.load(src, map_location="cpu", weights_only=False)
+    # trusted: the study's own run wrote src moments ago (see the docstring)
+    ckpt: Dict[str, Any] = read_checkpoint(src, trust=True)
     keep = (("teacher.backbone.", "teacher."), ("student.head.", "student.")) if two_dis else \
         (("student.", "student."),)
     state: OrderedDict[str, Any] = OrderedDict()

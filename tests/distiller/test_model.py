@@ -219,7 +219,7 @@ def test_invalid_arguments_are_explained(teacher_ckpt, stage1_model_ckpt, tmp_pa
 
 def test_teacher_checkpoint_that_does_not_fit_names_the_layer(stage1_model_ckpt, tmp_path):
     # the student-sized checkpoint for the (wider) teacher config
-    with pytest.raises(ValueError, match=r"does not fit config .*layer 'backbone\.\S+' has shape"):
+    with pytest.raises(ValueError, match=r"does not match config .*layer 'backbone\.\S+' has shape"):
         build_distiller(1, stage1_model_ckpt)
     distiller_ckpt = tmp_path / "dis.pth"
     torch.save({"state_dict": {"teacher.x": torch.zeros(1), "student.x": torch.zeros(1)}}, distiller_ckpt)
