@@ -53,7 +53,7 @@ from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the se
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
-from dwpose.inference.runtime import use_shared_thread_pool
+from dwpose.inference.runtime import providers_line, use_shared_thread_pool
 from dwpose.inference.sources import read_image
 from dwpose.inference.writers import write_cog_npz, write_image
 
@@ -79,6 +79,7 @@ class Predictor(BasePredictor):
         pose = load_pose_model(model_spec(os.environ.get("DWPOSE_POSE_MODEL", DEFAULT_POSE_MODEL)), device)
         det = load_detector(model_spec(os.environ.get("DWPOSE_DET_MODEL", DEFAULT_DET_MODEL)), device)
         self.pipeline = TopDownPipeline(pose, det)
+        print(providers_line(pose_model=pose, detector=det), flush=True)  # what really runs each model
         self.outputs = OutputFolders()
         # One inference at a time, in arrival order: the other requests wait in this executor's queue.
         self.inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dwpose-inference")

@@ -1,4 +1,8 @@
-"""Shared fixtures. Real data is read from ../shared and tests skip cleanly when it is absent."""
+"""Shared fixtures. Real data is read from ../shared (or ``DWPOSE_SHARED_DIR``).
+
+Where it is absent or unreadable, its tests skip with the reason; under ``CI=true`` (CI must test
+everything) they fail instead, so a CI job without the data cannot pass by skipping.
+"""
 
 from __future__ import annotations
 
@@ -16,29 +20,44 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def in_ci() -> bool:
+    """True under ``CI=true`` (GitHub Actions, GitLab CI and most others set it; ``1`` / ``yes`` too)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_shared(path: Path, what: str, kind: str = "dir") -> Path:
+    """``path`` if it is a readable folder (``kind="dir"``) or file; otherwise skip with the reason, or
+    fail under ``CI=true``."""
+    present = path.is_dir() if kind == "dir" else path.is_file()
+    mode = os.R_OK | (os.X_OK if kind == "dir" else 0)
+    problem = None if present and os.access(path, mode) else ("unreadable" if present else "absent")
+    if problem is None:
+        return path
+    reason = f"{what} {path} is {problem}"
+    if in_ci():
+        pytest.fail(
+            f"{reason}; CI=true needs the real data (DWPOSE_SHARED_DIR names the folder)", pytrace=False
+        )
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"real data folder {SHARED_DIR} is absent")
-    return SHARED_DIR
+    return require_shared(SHARED_DIR, "real data folder")
 
 
 @pytest.fixture(scope="session")
 def coco_mini(shared_dir: Path) -> Path:
     """``../shared/data/coco-wholebody-mini``: 4 COCO photos, 14 people, COCO-WholeBody annotations."""
     d = shared_dir / "data" / "coco-wholebody-mini"
-    if not (d / "coco_wholebody_mini.json").is_file():
-        pytest.skip(f"{d} is absent")
-    return d
+    require_shared(d / "coco_wholebody_mini.json", "COCO-WholeBody mini annotations", kind="file")
+    return require_shared(d / "images", "COCO-WholeBody mini images").parent
 
 
 @pytest.fixture(scope="session")
 def weights_dir(shared_dir: Path) -> Path:
     """``../shared/weights``: real ONNX person detectors."""
-    d = shared_dir / "weights"
-    if not d.is_dir():
-        pytest.skip(f"{d} is absent")
-    return d
+    return require_shared(shared_dir / "weights", "real weights folder")
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +90,14 @@ def demo_data(tmp_path_factory) -> Path:
 
 def demo_cfg_options(data_root: Path, work_dir: Path | None = None, **extra) -> list[str]:
     """``--cfg-options`` that point a demo config at ``data_root`` and keep a run tiny."""
-    opts = [f"data_root={data_root}/", "train_dataloader.num_workers=0",
-            "train_dataloader.persistent_workers=False", "val_dataloader.num_workers=0",
-            "val_dataloader.persistent_workers=False", "test_dataloader.num_workers=0",
-            "test_dataloader.persistent_workers=False"]
+    opts = [
+        f"data_root={data_root}/",
+        "train_dataloader.num_workers=0",
+        "train_dataloader.persistent_workers=False",
+        "val_dataloader.num_workers=0",
+        "val_dataloader.persistent_workers=False",
+        "test_dataloader.num_workers=0",
+        "test_dataloader.persistent_workers=False",
+    ]
     opts += [f"{k}={v}" for k, v in extra.items()]
     return opts

@@ -84,9 +84,11 @@ def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -
     dummy = torch.zeros(1, 3, h, w, device=pose_model.device)
     dynamic = {INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}}
     buf = io.BytesIO()
+    graph = _wrapper(pose_model)
     with torch.no_grad():
+        shapes = {name: tuple(t.shape) for name, t in zip(OUTPUT_NAMES, graph(dummy))}
         torch.onnx.export(
-            _wrapper(pose_model),
+            graph,
             (dummy,),
             buf,
             input_names=[INPUT_NAME],
@@ -97,8 +99,13 @@ def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -
             dynamo=False,
         )
     model_proto = onnx.load_from_string(buf.getvalue())
+    # the tracer leaves the keypoint and bin axes symbolic ('MatMulsimcc_x_dim_1'); declare them as
+    # the official files do (simcc_x 1x133x576 at 384x288), only the batch axis stays dynamic
+    for output in model_proto.graph.output:
+        for axis, size in list(enumerate(shapes[output.name]))[1:]:
+            output.type.tensor_type.shape.dim[axis].dim_value = size
     onnx.checker.check_model(model_proto)
-    return atomic_write_bytes(out, buf.getvalue())
+    return atomic_write_bytes(out, model_proto.SerializeToString())
 
 
 def export_onnx(

@@ -17,7 +17,8 @@ def decode_simcc(
 
     The location along each axis is the argmax bin divided by the split ratio; the score is the
     smaller of the two axis maxima (``get_simcc_maximum``), so a keypoint is only as confident as its
-    less certain axis.
+    less certain axis. A keypoint whose score is not positive gets location ``-1 / split_ratio`` on both
+    axes, as in ``get_simcc_maximum``.
 
     Args:
         simcc_x: ``(N, K, Wx)`` logits over ``Wx = W * split_ratio`` bins.
@@ -46,6 +47,8 @@ def decode_simcc(
     y_locs = np.argmax(simcc_y, axis=-1)
     max_x = np.take_along_axis(simcc_x, x_locs[..., None], axis=-1)[..., 0]
     max_y = np.take_along_axis(simcc_y, y_locs[..., None], axis=-1)[..., 0]
-    keypoints = np.stack([x_locs, y_locs], axis=-1).astype(np.float32) / np.float32(split_ratio)
+    keypoints = np.stack([x_locs, y_locs], axis=-1).astype(np.float32)
     scores = np.minimum(max_x, max_y).astype(np.float32)
+    keypoints[scores <= 0] = -1  # as get_simcc_maximum: no positive logit, no location
+    keypoints /= np.float32(split_ratio)
     return keypoints, scores

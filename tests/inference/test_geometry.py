@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -44,26 +43,33 @@ def test_fix_aspect_ratio_grows_never_shrinks(scale, expected):
     assert np.all(fixed[0] >= np.array(scale) - 1e-4)
 
 
-def _mmpose_style_matrix(center, scale, size, inverse=False):
-    """MMPose's three-point construction (rot=0, fixed aspect ratio), for comparison."""
-
-    def third(a, b):
-        d = a - b
-        return b + np.array([-d[1], d[0]])
-
-    src = np.array([center, center + [-0.5 * scale[0], 0], [0, 0]], np.float32)
-    dst = np.array([[size[0] / 2, size[1] / 2], [0, size[1] / 2], [0, 0]], np.float32)
-    src[2], dst[2] = third(src[0], src[1]), third(dst[0], dst[1])
-    return cv2.getAffineTransform(dst, src) if inverse else cv2.getAffineTransform(src, dst)
-
-
 @pytest.mark.parametrize("center, scale", [((100.0, 50.0), (75.0, 100.0)), ((-3.5, 400.25), (300.0, 400.0))])
-def test_warp_matrix_matches_mmpose_construction(center, scale):
+def test_warp_matrix_matches_mmpose(center, scale):
+    """mmpose's own get_warp_matrix (rot=0): its float32 three-point construction is off the exact matrix
+    by ~1e-5 px, hence the tolerance."""
+    mmpose_bbox = pytest.importorskip("mmpose.structures.bbox")
     for inverse in (False, True):
         ours = get_warp_matrix(center, scale, (192, 256), inverse=inverse)
-        np.testing.assert_allclose(
-            ours, _mmpose_style_matrix(np.array(center), scale, (192, 256), inverse), rtol=1e-4, atol=1e-3
+        theirs = mmpose_bbox.get_warp_matrix(
+            np.array(center, np.float32), np.array(scale, np.float32), 0.0, (192, 256), inv=inverse
         )
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("padding", [1.0, 1.25])
+def test_center_scale_and_aspect_match_mmpose(padding):
+    """mmpose's bbox_xyxy2cs, then TopdownAffine's aspect-ratio fix, on random boxes."""
+    mmpose_bbox = pytest.importorskip("mmpose.structures.bbox")
+    topdown = pytest.importorskip("mmpose.datasets.transforms.topdown_transforms")
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(-50, 600, (20, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(1, 400, (20, 2))], axis=1).astype(np.float32)
+    centers, scales = bbox_xyxy_to_center_scale(boxes, padding)
+    ref_centers, ref_scales = mmpose_bbox.bbox_xyxy2cs(boxes, padding)
+    np.testing.assert_allclose(centers, ref_centers, rtol=1e-6)
+    np.testing.assert_allclose(scales, ref_scales, rtol=1e-6)
+    fixed = topdown.TopdownAffine._fix_aspect_ratio(ref_scales, aspect_ratio=192 / 256)
+    np.testing.assert_allclose(fix_aspect_ratio(scales, 192 / 256), fixed, rtol=1e-6)
 
 
 def test_warp_and_inverse_compose_to_identity():

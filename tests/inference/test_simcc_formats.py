@@ -55,6 +55,40 @@ def test_decode_simcc_infers_split_ratio_from_input_size():
     np.testing.assert_allclose(kpts[0, 0], [150.0, 15.0])
 
 
+def _random_logits(seed: int, positive: bool):
+    rng = np.random.default_rng(seed)
+    x, y = (
+        rng.normal(size=(3, 133, 384)).astype(np.float32),
+        rng.normal(size=(3, 133, 512)).astype(np.float32),
+    )
+    if positive:  # maxima > 0 everywhere (a trained RTMPose's usual case)
+        x, y = x - x.min() + 0.01, y - y.min() + 0.01
+    else:  # every third keypoint has all logits <= 0 on one axis
+        x[:, ::3] -= x[:, ::3].max() + 0.1
+    return x, y
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_decode_simcc_matches_mmpose(seed):
+    """mmpose's get_simcc_maximum, then SimCCLabel's division by the split ratio."""
+    mmpose_codecs = pytest.importorskip("mmpose.codecs.utils")
+    x, y = _random_logits(seed, positive=True)
+    locs, vals = mmpose_codecs.get_simcc_maximum(x, y)
+    kpts, scores = decode_simcc(x, y, split_ratio=2.0)
+    np.testing.assert_array_equal(kpts, locs / 2.0)
+    np.testing.assert_array_equal(scores, vals)
+
+
+def test_decode_simcc_matches_mmpose_for_non_positive_scores():
+    mmpose_codecs = pytest.importorskip("mmpose.codecs.utils")
+    x, y = _random_logits(2, positive=False)
+    locs, vals = mmpose_codecs.get_simcc_maximum(x, y)
+    kpts, scores = decode_simcc(x, y, split_ratio=2.0)
+    assert (vals <= 0).any()
+    np.testing.assert_array_equal(scores, vals)
+    np.testing.assert_array_equal(kpts, locs / 2.0)
+
+
 def test_decode_simcc_rejects_bad_shapes():
     with pytest.raises(ValueError, match="SimCC outputs must be"):
         decode_simcc(np.zeros((2, 3, 8)), np.zeros((2, 4, 8)), 2.0)
