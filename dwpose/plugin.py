@@ -5,8 +5,10 @@ Configs use ``custom_imports = dict(imports=['dwpose.plugin'], allow_failed_impo
 is the one place that pulls in the training stack.
 """
 
+from dwpose.datasets import packing as _packing  # noqa: F401  LeanPackPoseInputs
 from dwpose.datasets import ubody_dataset as _ubody_dataset  # noqa: F401  UBodyWholeBodyDataset
 from dwpose.distiller import model as _distiller  # noqa: F401  TwoStageDistiller, FrozenTeacherEMAHook
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
 from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
 from dwpose.evaluation import metric as _metric  # noqa: F401  WholeBodyTableMetric
+from dwpose.models import data_preprocessor as _data_preprocessor  # noqa: F401  SimCCTargetPreprocessor

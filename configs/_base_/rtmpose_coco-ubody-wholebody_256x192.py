@@ -27,10 +27,15 @@ auto_scale_lr = dict(base_batch_size=512)
 input_size = (192, 256)  # (w, h)
 codec = dict(type='SimCCLabel', input_size=input_size, sigma=(4.9, 5.66), simcc_split_ratio=2.0,
              normalize=False, use_dark=False)
+# Training targets (the switch): True makes the SimCC labels of each batch on the model's device in
+# the data preprocessor (SimCCTargetPreprocessor), from the keypoints LeanPackPoseInputs packs;
+# False is mmpose's way, GenerateTarget + PackPoseInputs per sample in the data workers. Same labels.
+targets_on_device = True
+image_norm = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 model = dict(
     type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    data_preprocessor=dict(type='SimCCTargetPreprocessor', codec=codec, **image_norm)
+    if targets_on_device else dict(type='PoseDataPreprocessor', **image_norm),
     backbone=dict(
         _scope_='mmdet', type='CSPNeXt', arch='P5', expand_ratio=0.5,
         deepen_factor=1., widen_factor=1., out_indices=(4, ), channel_attention=True,
@@ -64,6 +69,8 @@ ubody_train = [
     for scene in scenes
 ]
 
+pack_train_inputs = ([dict(type='LeanPackPoseInputs')] if targets_on_device else
+                     [dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')])
 train_pipeline = [
     dict(type='LoadImage', backend_args=backend_args),
     dict(type='GetBBoxCenterScale', padding=1.25),
@@ -78,8 +85,7 @@ train_pipeline = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.4, max_width=0.4, min_holes=1,
              min_height=0.2, min_width=0.2, p=1.0),
     ]),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
+    *pack_train_inputs,
 ]
 # milder pipeline for the last ninth of training (PipelineSwitchHook)
 train_pipeline_stage2 = [
@@ -96,8 +102,7 @@ train_pipeline_stage2 = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.4, max_width=0.4, min_holes=1,
              min_height=0.2, min_width=0.2, p=0.5),
     ]),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
+    *pack_train_inputs,
 ]
 val_pipeline = [
     dict(type='LoadImage', backend_args=backend_args),

@@ -52,14 +52,19 @@ def test_annotations_load_with_visibility_and_parts(coco_mini):
 
 
 def test_training_pipeline_decodes_real_images(coco_mini):
+    from mmengine.dataset import pseudo_collate
+    from mmpose.registry import MODELS
+
     cfg = Config.fromfile(str(CONFIG))
     ds = _dataset(coco_mini, pipeline=cfg.train_pipeline)
-    for i in range(len(ds)):
-        sample = ds[i]
-        img = sample["inputs"]
+    batch = pseudo_collate([ds[i] for i in range(len(ds))])
+    for img in batch["inputs"]:
         assert tuple(img.shape) == (3, 256, 192)
         assert img.float().std() > 5  # a decoded photo, not a blank canvas
-        labels = sample["data_samples"].gt_instance_labels
+    # the labels: made by the data preprocessor (targets_on_device) or packed by the pipeline
+    data = MODELS.build(cfg.model.data_preprocessor)(batch, training=True)
+    for sample in data["data_samples"]:
+        labels = sample.gt_instance_labels
         assert tuple(labels.keypoint_x_labels.shape) == (1, 133, 384)
         assert tuple(labels.keypoint_y_labels.shape) == (1, 133, 512)
         assert tuple(labels.keypoint_weights.shape) == (1, 133)

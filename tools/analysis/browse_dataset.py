@@ -127,9 +127,11 @@ def build_dataset(config: str, phase: str, cfg_options: Optional[dict] = None):
         raise ValueError(f"{config} has no {key}")
     dataset_cfg = cfg[key].dataset
     pipeline = dataset_cfg.get("pipeline") or []
-    if not pipeline or pipeline[-1].get("type") != "PackPoseInputs":
+    last = pipeline[-1].get("type") if pipeline else None
+    if last not in ("PackPoseInputs", "LeanPackPoseInputs"):
         raise ValueError(f"the {phase} pipeline of {config} does not end with PackPoseInputs")
-    pipeline[-1]["pack_transformed"] = True
+    if last == "PackPoseInputs":  # LeanPackPoseInputs (targets made on the device) always packs them
+        pipeline[-1]["pack_transformed"] = True
     return DATASETS.build(dataset_cfg)
 
 
