@@ -5,12 +5,14 @@ Examples::
     dwpose predict photo.jpg --pose dw-ll_ucoco_384.onnx --det yolox_l.onnx --out out/
     dwpose predict images/ --pose CONFIG.py CHECKPOINT.pth --det rtmdet_end2end.onnx --out out/
     dwpose predict clip.mp4 --pose model.onnx --det det.onnx --out out/ --canvas black
+    dwpose predict clip.mp4 --pose model.onnx --det det.onnx --out out/ --track --smooth
     dwpose predict images/ --pose model.onnx --boxes person_detections.json --out out/
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -19,8 +21,9 @@ from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
-from dwpose.inference.runtime import check_device, use_shared_thread_pool
+from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
 from dwpose.inference.sources import classify_input, silence_opencv_logging
+from dwpose.inference.video import add_video_arguments, video_options
 
 
 def _unit_float(text: str) -> float:
@@ -69,7 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.3,
         help="person box score threshold, for detectors and scored --boxes (default 0.3)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu or cuda[:N] (default cpu); cuda needs onnxruntime-gpu and a GPU, else one warning "
+        "line and the CPU",
+    )
     parser.add_argument(
         "--canvas",
         choices=("image", "black"),
@@ -86,6 +94,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-frames", type=_positive_int, default=None, help="stop a video / webcam after N frames"
     )
+    add_video_arguments(parser)
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="unpickle CONFIG CHECKPOINT models' .pth files without restriction (it can run code: only "
+        "for files from a source you trust)",
+    )
+
+
+def _trusting(enabled: bool) -> contextlib.AbstractContextManager:
+    """``--trust-checkpoint`` while the models load (torch is imported only when it is given)."""
+    if not enabled:
+        return contextlib.nullcontext()
+    from dwpose.engine.checkpoint import trusting
+
+    return trusting(prog="dwpose predict")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,14 +126,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--boxes applies to images and folders; use --det for videos and webcams")
     if args.out.exists() and not args.out.is_dir():
         raise NotADirectoryError(f"--out {args.out} exists and is not a folder")
+    video = video_options(args, kind)
     boxes = load_boxes(args.boxes) if args.boxes is not None else None
     use_shared_thread_pool()
-    pose_model = load_pose_model(args.pose, args.device)
-    detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
+    with _trusting(args.trust_checkpoint):
+        pose_model = load_pose_model(args.pose, args.device)
+        detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
+    print(providers_line(pose_model=pose_model, detector=detector))
     pipeline = TopDownPipeline(pose_model, detector)
     opts = PredictOptions(
         args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
     )
+    opts.video = video
     args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)

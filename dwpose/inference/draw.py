@@ -124,3 +124,43 @@ def draw_poses(
             if s >= threshold:
                 cv2.circle(out, _pt(p), max(1, width // 2), (255, 255, 255), -1, cv2.LINE_AA)
     return out
+
+
+def id_color(track_id: int) -> Tuple[int, int, int]:
+    """A BGR colour per track ID (golden-ratio hues: neighbouring IDs look different)."""
+    r, g, b = colorsys.hsv_to_rgb((track_id * 0.618034) % 1.0, 0.85, 1.0)
+    return int(b * 255), int(g * 255), int(r * 255)
+
+
+def draw_track_ids(
+    image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, ids: np.ndarray, threshold: float = 0.3
+) -> np.ndarray:
+    """Write each person's track ID (``#3``) above its confident keypoints, in place; returns ``image``.
+
+    Args:
+        image: BGR uint8 ``(H, W, 3)``, drawn on.
+        keypoints: ``(N, K, 2)`` pixels; ``scores``: ``(N, K)``; ``ids``: ``(N,)`` ints.
+    """
+    scale = max(0.5, max(image.shape[:2]) / 1000)
+    thickness = max(1, int(round(scale * 2)))
+    for pts, s, track_id in zip(keypoints, scores, ids):
+        seen = pts[s >= threshold]
+        if len(seen) == 0:
+            continue
+        x, y = float(seen[:, 0].min()), float(seen[:, 1].min())
+        text = f"#{int(track_id)}"
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        x = int(np.clip(x, 0, max(image.shape[1] - w, 0)))
+        y = int(np.clip(y - 4, h + base, image.shape[0] - base))
+        cv2.rectangle(image, (x, y - h - base), (x + w, y + base), (0, 0, 0), -1)
+        cv2.putText(
+            image,
+            text,
+            (x, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            id_color(int(track_id)),
+            thickness,
+            cv2.LINE_AA,
+        )
+    return image

@@ -2,7 +2,8 @@
 
 Per image ``<stem>.npz`` (Cog schema), ``<stem>.json`` (OpenPose JSON) and ``<stem>.png`` (drawing).
 A folder adds ``results_coco_wholebody.json`` and ``image_ids.json``; a video (or webcam) gets
-``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json``.
+``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json`` (``<frame>`` is the video's own frame
+index, six digits), plus ``tracks.json`` in ``<stem>/`` with ``--track`` (see docs/video.md).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from tqdm import tqdm
 
 from dwpose.fileio import atomic_path
 from dwpose.inference.boxes import BoxTable
-from dwpose.inference.draw import draw_poses
+from dwpose.inference.draw import draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
-from dwpose.inference.sources import iter_frame_chunks, list_images, open_video, read_image
+from dwpose.inference.sources import chunked, iter_frames, list_images, open_video, read_image
+from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
 from dwpose.inference.writers import atomic_write_json, write_cog_npz, write_image, write_openpose_json
 
 COCO_RESULTS = "results_coco_wholebody.json"
 IMAGE_IDS = "image_ids.json"
+TRACKS = "tracks.json"
 
 
 @dataclass
@@ -39,6 +42,7 @@ class PredictOptions:
     det_threshold: float = 0.3
     batch_frames: int = 8
     max_frames: Optional[int] = None
+    video: VideoOptions = field(default_factory=VideoOptions)
 
 
 def write_results(
@@ -48,10 +52,14 @@ def write_results(
     result: PoseResult,
     opts: PredictOptions,
     picture: bool = True,
+    ids: Optional[np.ndarray] = None,
 ) -> None:
-    """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses."""
-    write_cog_npz(out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold)
-    write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores)
+    """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
+    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``."""
+    write_cog_npz(
+        out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold, ids
+    )
+    write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
     if picture:
         drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas)
         write_image(out_dir / f"{stem}.png", drawn)
@@ -155,33 +163,60 @@ class AtomicVideoWriter:
         self._target.__exit__(None, None, None)
 
 
+def _overlay(frame: np.ndarray, poses: FramePoses, opts: PredictOptions) -> np.ndarray:
+    result = poses.result
+    drawn = draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas)
+    if poses.ids is not None:
+        draw_track_ids(drawn, result.keypoints, result.scores, poses.ids, opts.threshold)
+    return drawn
+
+
 def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: PredictOptions) -> int:
     """A video file or webcam: annotated ``<stem>_pose.mp4`` and per-frame npz/json in ``<stem>/``.
 
-    Frames are processed ``opts.batch_frames`` at a time, all their crops in one pose-model call.
-    Returns the number of frames.
+    Frames ``opts.video.start``, ``+ stride``, ... before ``end`` (at most ``max_frames``) are processed;
+    the overlay video holds exactly those frames at ``fps / stride``. With the detector on every frame,
+    ``opts.batch_frames`` frames share one pose-model call; otherwise frames go one by one
+    (:class:`~dwpose.inference.video.VideoPoseEstimator`). Returns the number of frames.
     """
+    video = opts.video
     cap = open_video(source)
     stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    total = min(total, opts.max_frames) if total and opts.max_frames else (total or opts.max_frames)
-    writer, index = None, 0
+    total = _frames_to_do(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None, opts)
+    estimator = VideoPoseEstimator(pipeline, video, fps)
+    frames_dir = opts.out_dir / stem
+    writer, done = None, 0
     try:
         with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
-            for frames in iter_frame_chunks(cap, opts.batch_frames, opts.max_frames):
+            frames = iter_frames(cap, video.start, video.end, video.stride, opts.max_frames)
+            for chunk in chunked(frames, opts.batch_frames):
                 writer = writer or AtomicVideoWriter(
-                    opts.out_dir / f"{stem}_pose.mp4", fps, frames[0].shape[1::-1]
+                    opts.out_dir / f"{stem}_pose.mp4", fps / video.stride, chunk[0][1].shape[1::-1]
                 )
-                for frame, result in zip(frames, pipeline.predict_batch(frames)):
-                    write_results(opts.out_dir / stem, f"{index:06d}", frame, result, opts, picture=False)
-                    writer.write(
-                        draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas)
+                for (_, frame), poses in zip(chunk, estimator.process(chunk)):
+                    write_results(
+                        frames_dir, f"{poses.index:06d}", frame, poses.result, opts, False, poses.ids
                     )
-                    index += 1
-                bar.update(len(frames))
+                    writer.write(_overlay(frame, poses, opts))
+                    done += 1
+                bar.update(len(chunk))
+        if done == 0:
+            raise ValueError(f"no frames to process: the video ends before --start {video.start}")
     finally:
         cap.release()
         if writer is not None:
             writer.close()
-    return index
+        if video.track and done:
+            atomic_write_json(frames_dir / TRACKS, estimator.tracks_summary())
+    return done
+
+
+def _frames_to_do(frame_count: Optional[int], opts: PredictOptions) -> Optional[int]:
+    """How many frames the range options select (None when the length is unknown, e.g. a webcam)."""
+    video = opts.video
+    if frame_count is None:
+        return opts.max_frames
+    end = min(frame_count, video.end) if video.end is not None else frame_count
+    total = max(0, -(-(end - video.start) // video.stride))
+    return min(total, opts.max_frames) if opts.max_frames else total

@@ -167,20 +167,41 @@ def open_video(source: Union[Path, int]) -> cv2.VideoCapture:
     return cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
 
 
-def iter_frame_chunks(
-    cap: cv2.VideoCapture, chunk: int, max_frames: Optional[int] = None
-) -> Iterator[List[np.ndarray]]:
-    """Yield lists of up to ``chunk`` BGR frames until the stream ends (or ``max_frames``)."""
-    frames: List[np.ndarray] = []
-    count = 0
-    while max_frames is None or count < max_frames:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-        count += 1
-        if len(frames) == chunk:
-            yield frames
-            frames = []
-    if frames:
-        yield frames
+def iter_frames(
+    cap: cv2.VideoCapture,
+    start: int = 0,
+    end: Optional[int] = None,
+    stride: int = 1,
+    max_frames: Optional[int] = None,
+) -> Iterator[Tuple[int, np.ndarray]]:
+    """Yield ``(frame index, BGR frame)`` for frames ``start``, ``start + stride``, ... before ``end``,
+    at most ``max_frames`` of them. Skipped frames are grabbed, not decoded to BGR (exact on every codec,
+    unlike seeking)."""
+    if start < 0 or stride < 1 or (end is not None and end < 0):
+        raise ValueError(
+            f"frame range needs start >= 0, end >= 0 and stride >= 1; got {start}, {end}, {stride}"
+        )
+    index, count = 0, 0
+    while (end is None or index < end) and (max_frames is None or count < max_frames):
+        if index < start or (index - start) % stride:
+            if not cap.grab():
+                return
+        else:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield index, frame
+            count += 1
+        index += 1
+
+
+def chunked(items: Iterator, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` consecutive items."""
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -11,7 +11,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -29,7 +29,11 @@ def atomic_write_json(path: PathLike, obj: Any) -> Path:
 
 
 def cog_npz_bytes(
-    keypoints: np.ndarray, scores: np.ndarray, image_size: Tuple[int, int], threshold: float
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: Tuple[int, int],
+    threshold: float,
+    ids: Optional[Sequence[int]] = None,
 ) -> bytes:
     """The Cog wrapper's ``.npz``: ``person_i`` -> pickled ``{"body", "face", "hands"}`` dict.
 
@@ -37,36 +41,53 @@ def cog_npz_bytes(
         keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)``.
         image_size: ``(width, height)``; coordinates are divided by it.
         threshold: points below it (or off the image) become -1.
+        ids: ``(N,)`` track IDs (``dwpose predict --track``): the keys become ``person_<id>``, the same
+            for one person in every frame of a video; default: ``person_0 ... person_<N-1>`` in frame order.
 
     Returns:
         The bytes of an ``.npz`` to read with ``np.load(f, allow_pickle=True)["person_0"].item()``.
     """
     people = {}
-    for i in range(len(keypoints)):
+    names = range(len(keypoints)) if ids is None else [int(i) for i in ids]
+    if len(set(names)) != len(keypoints):
+        raise ValueError(f"need one distinct id per person, got {list(names)} for {len(keypoints)} people")
+    for i, name in enumerate(names):
         person = np.empty((), dtype=object)
         person[()] = cog_person(keypoints[i], scores[i], image_size, threshold)
-        people[f"person_{i}"] = person
+        people[f"person_{name}"] = person
     buf = io.BytesIO()
     np.savez(buf, **people)
     return buf.getvalue()
 
 
 def write_cog_npz(
-    path: PathLike, keypoints: np.ndarray, scores: np.ndarray, image_size: Tuple[int, int], threshold: float
+    path: PathLike,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: Tuple[int, int],
+    threshold: float,
+    ids: Optional[Sequence[int]] = None,
 ) -> Path:
     """Write :func:`cog_npz_bytes` to ``path`` atomically."""
-    return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold))
+    return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold, ids))
 
 
-def openpose_json(keypoints: np.ndarray, scores: np.ndarray) -> dict:
-    """OpenPose ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores."""
+def openpose_json(keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None) -> dict:
+    """OpenPose ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores.
+
+    With track ``ids`` ``(N,)`` every person also gets OpenPose's ``"person_id": [id]`` field.
+    """
     people = [openpose_json_person(k, s) for k, s in zip(keypoints, scores)]
+    if ids is not None:
+        people = [{"person_id": [int(i)], **p} for i, p in zip(ids, people)]
     return {"version": OPENPOSE_JSON_VERSION, "people": people}
 
 
-def write_openpose_json(path: PathLike, keypoints: np.ndarray, scores: np.ndarray) -> Path:
+def write_openpose_json(
+    path: PathLike, keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None
+) -> Path:
     """Write :func:`openpose_json` to ``path`` atomically."""
-    return atomic_write_json(path, openpose_json(keypoints, scores))
+    return atomic_write_json(path, openpose_json(keypoints, scores, ids))
 
 
 def write_image(path: PathLike, image: np.ndarray) -> Path:

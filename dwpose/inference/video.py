@@ -1,0 +1,340 @@
+"""Video poses frame after frame: tracking, the detector only when needed, and smoothing.
+
+:class:`VideoPoseEstimator` turns frames (in order) into :class:`FramePoses`. It runs the person
+detector on every ``det_every``-th processed frame; on the frames between, each person tracked in the
+previous frame gets a box derived from that pose (the box of its confident keypoints, grown 1.2 times,
+moved by the track's velocity), as RTMPose's video pipeline and rtmlib's ``PoseTracker`` do. The
+detector also runs, out of turn:
+
+- when the previous frame had nobody tracked (an empty scene is searched on every frame);
+- when a pose from a derived box is lost (fewer than ``min_keypoints`` keypoints at or above the
+  keypoint threshold, or their box covers under a tenth of the box they were found in): that frame is
+  redone with the detector's boxes, which also picks up anyone who entered meanwhile.
+
+A person entering the frame is otherwise found at the next scheduled detection, at most
+``det_every - 1`` frames late. Two derived boxes that slid onto the same person give two near-identical
+poses (OKS > 0.9 to each other): the weaker is dropped.
+
+With ``det_every == 1`` frames are processed in chunks (all crops of a chunk in one pose-model call)
+and tracking / smoothing run on the chunk's results in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from dwpose.inference.pipeline import PoseResult, TopDownPipeline
+from dwpose.inference.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF, TrackSmoother
+from dwpose.inference.tracking import (
+    BOX_EXPANSION,
+    WHOLEBODY_SIGMAS,
+    PoseTracker,
+    TrackerConfig,
+    keypoint_box,
+    oks,
+)
+
+DEFAULT_DET_EVERY_TRACKED = 5
+DUPLICATE_OKS = 0.9
+MIN_SPAN = 0.1
+
+
+@dataclass
+class VideoOptions:
+    """``dwpose predict`` video options (``--track``, ``--det-every``, ``--smooth``, frame range).
+
+    ``det_every=None`` means 1 without tracking and :data:`DEFAULT_DET_EVERY_TRACKED` (5) with ``track``
+    or ``smooth``. ``det_every > 1`` and ``smooth`` need identities across frames, so they run the
+    tracker too; IDs are written only with ``track``.
+    """
+
+    track: bool = False
+    smooth: bool = False
+    det_every: Optional[int] = None
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    smooth_min_cutoff: float = DEFAULT_MIN_CUTOFF
+    smooth_beta: float = DEFAULT_BETA
+    start: int = 0
+    end: Optional[int] = None
+    stride: int = 1
+    redetect_lost: bool = True  # False only to time the schedule with a model whose poses mean nothing
+
+    @property
+    def detect_every(self) -> int:
+        if self.det_every is not None:
+            return self.det_every
+        return DEFAULT_DET_EVERY_TRACKED if (self.track or self.smooth) else 1
+
+    @property
+    def needs_tracker(self) -> bool:
+        return self.track or self.smooth or self.detect_every > 1
+
+
+@dataclass
+class FramePoses:
+    """One processed frame: its index in the video, the poses (smoothed if asked) and track IDs (or None)."""
+
+    index: int
+    result: PoseResult
+    ids: Optional[np.ndarray] = None
+    detected: bool = True
+
+
+class VideoPoseEstimator:
+    """Frames in, :class:`FramePoses` out, in order (see the module docstring).
+
+    Example:
+        >>> est = VideoPoseEstimator(pipeline, VideoOptions(track=True, smooth=True), fps=30.0)
+        >>> for poses in est.process([(0, frame0), (1, frame1)]): print(poses.index, poses.ids)
+        >>> est.tracks_summary()  # tracks.json
+    """
+
+    def __init__(self, pipeline: TopDownPipeline, options: VideoOptions, fps: float) -> None:
+        self.pipeline, self.options, self.fps = pipeline, options, fps
+        self.det_every = options.detect_every
+        cfg = options.tracker
+        self.tracker = PoseTracker(cfg) if options.needs_tracker else None
+        self.smoother = (
+            TrackSmoother(fps, options.smooth_min_cutoff, options.smooth_beta, cfg.keypoint_threshold)
+            if options.smooth
+            else None
+        )
+        self.detector_calls = 0
+        self._count = 0  # frames processed so far
+        self._last_detection: Optional[int] = None
+        self._frame_of: List[int] = []  # processed count -> video frame index
+
+    def process(self, frames: Sequence[Tuple[int, np.ndarray]]) -> List[FramePoses]:
+        """Poses of ``(video frame index, BGR frame)`` pairs that follow the previous call's."""
+        if self.det_every == 1:
+            results = self.pipeline.predict_batch([f for _, f in frames])
+            self.detector_calls += len(frames)
+            return [self._finish(i, r, True) for (i, _), r in zip(frames, results)]
+        return [self._finish(i, *self._estimate(f)) for i, f in frames]
+
+    def _estimate(self, frame: np.ndarray) -> Tuple[PoseResult, bool]:
+        boxes = self._derived_boxes(frame.shape[1], frame.shape[0])
+        due = self._last_detection is None or self._count - self._last_detection >= self.det_every
+        if not due and len(boxes):
+            result = self.pipeline.predict_batch([frame], [boxes])[0]
+            if not self.options.redetect_lost or not any(self._lost(result, n) for n in range(len(result))):
+                return _drop_duplicates(result, self.options.tracker.keypoint_threshold), False
+        self._last_detection = self._count
+        self.detector_calls += 1
+        return self.pipeline.predict_batch([frame])[0], True
+
+    def _lost(self, result: PoseResult, n: int) -> bool:
+        """A pose from a derived box has lost its person: too few confident keypoints, or they span under
+        :data:`MIN_SPAN` of the box's area (the model collapsed onto a speck)."""
+        cfg = self.options.tracker
+        confident = result.scores[n] >= cfg.keypoint_threshold
+        if confident.sum() < cfg.min_keypoints:
+            return True
+        span = keypoint_box(result.keypoints[n], result.scores[n], cfg.keypoint_threshold)
+        box = result.boxes[n]
+        return span is None or (span[2] - span[0]) * (span[3] - span[1]) < MIN_SPAN * (box[2] - box[0]) * (
+            box[3] - box[1]
+        )
+
+    def _derived_boxes(self, width: int, height: int) -> np.ndarray:
+        """``(M, 4)`` boxes from the poses of the people tracked in the previous processed frame."""
+        if self.tracker is None or self._count == 0:
+            return np.zeros((0, 4), np.float32)
+        boxes = []
+        for track in self.tracker.recent(self._count - 1, max_age=0):
+            box = keypoint_box(
+                track.predicted(self._count),
+                track.scores,
+                self.options.tracker.keypoint_threshold,
+                BOX_EXPANSION,
+            )
+            if box is None:
+                continue
+            box = np.clip(box, 0, [width, height, width, height])
+            if box[2] - box[0] >= 2 and box[3] - box[1] >= 2:
+                boxes.append(box)
+        return np.asarray(boxes, np.float32).reshape(-1, 4)
+
+    def _finish(self, index: int, result: PoseResult, detected: bool) -> FramePoses:
+        count = self._count
+        self._count += 1
+        self._frame_of.append(index)
+        if self.tracker is None:
+            return FramePoses(index, result, None, detected)
+        ids = self.tracker.update(count, result.keypoints, result.scores, result.boxes)
+        if self.smoother is not None and len(ids):
+            smoothed = self.smoother.smooth(index, ids, result.keypoints, result.scores)
+            result = PoseResult(result.boxes, result.box_scores, smoothed, result.scores, result.image_size)
+        order = np.argsort(ids, kind="stable")
+        result = _take(result, order)
+        return FramePoses(index, result, ids[order] if self.options.track else None, detected)
+
+    def tracks_summary(self) -> Dict[str, dict]:
+        """``tracks.json``: per track ID its first and last video frame, how many frames and which."""
+        if self.tracker is None:
+            return {}
+        summary = self.tracker.summary()
+        for entry in summary.values():
+            entry["frames"] = [self._frame_of[c] for c in entry["frames"]]
+            entry["first_frame"], entry["last_frame"] = entry["frames"][0], entry["frames"][-1]
+        return summary
+
+
+def _take(result: PoseResult, order: np.ndarray) -> PoseResult:
+    return PoseResult(
+        result.boxes[order],
+        result.box_scores[order],
+        result.keypoints[order],
+        result.scores[order],
+        result.image_size,
+    )
+
+
+def _drop_duplicates(result: PoseResult, threshold: float = 0.3) -> PoseResult:
+    """Drop the weaker of two poses with OKS > :data:`DUPLICATE_OKS` (two boxes on one person)."""
+    n = len(result)
+    if n < 2 or result.keypoints.shape[1] != 133:
+        return result
+    strength = result.scores.mean(axis=1)
+    keep = np.ones(n, bool)
+    for i in np.argsort(-strength):
+        if not keep[i]:
+            continue
+        for j in range(n):
+            if j == i or not keep[j]:
+                continue
+            visible = (result.scores[i] >= threshold) & (result.scores[j] >= threshold)
+            box = result.boxes[i]
+            area = float((box[2] - box[0]) * (box[3] - box[1]))
+            if (
+                visible.any()
+                and oks(result.keypoints[i], result.keypoints[j], visible, area, WHOLEBODY_SIGMAS)
+                > DUPLICATE_OKS
+            ):
+                keep[j] = False
+    return _take(result, np.flatnonzero(keep))
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_video_arguments(parser: argparse.ArgumentParser) -> None:
+    """The video options of ``dwpose predict`` (docs/video.md)."""
+    g = parser.add_argument_group("video and webcam")
+    g.add_argument(
+        "--track",
+        action="store_true",
+        help="stable person IDs across frames: npz person_<id>, JSON person_id, overlay label, "
+        "<stem>/tracks.json",
+    )
+    g.add_argument(
+        "--track-patience",
+        type=_non_negative_int,
+        default=TrackerConfig.patience,
+        metavar="N",
+        help="frames a person may be unseen and keep the ID (default %(default)s)",
+    )
+    g.add_argument(
+        "--track-oks",
+        type=_unit_float,
+        default=TrackerConfig.oks_threshold,
+        metavar="T",
+        help="least whole-body OKS to continue a track (default %(default)s)",
+    )
+    g.add_argument(
+        "--track-iou",
+        type=_unit_float,
+        default=TrackerConfig.iou_threshold,
+        metavar="T",
+        help="least box IoU to continue a track when few keypoints are visible (default %(default)s)",
+    )
+    g.add_argument(
+        "--det-every",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"run the detector on every N-th frame, boxes from the previous poses between (default "
+        f"{DEFAULT_DET_EVERY_TRACKED} with --track or --smooth, else 1)",
+    )
+    g.add_argument("--smooth", action="store_true", help="One-Euro filter per person and keypoint")
+    g.add_argument(
+        "--smooth-min-cutoff",
+        type=_positive_float,
+        default=DEFAULT_MIN_CUTOFF,
+        metavar="HZ",
+        help="cutoff of a still keypoint: lower is smoother (default %(default)s)",
+    )
+    g.add_argument(
+        "--smooth-beta",
+        type=float,
+        default=DEFAULT_BETA,
+        metavar="B",
+        help="cutoff rise per person-size/s of speed: higher lags less (default %(default)s)",
+    )
+    g.add_argument("--start", type=_non_negative_int, default=0, metavar="F", help="first frame (default 0)")
+    g.add_argument("--end", type=_positive_int, default=None, metavar="F", help="stop before frame F")
+    g.add_argument(
+        "--stride", type=_positive_int, default=1, metavar="K", help="every K-th frame (default 1)"
+    )
+
+
+VIDEO_ONLY = ("track", "smooth", "det_every", "start", "end", "stride")
+
+
+def video_options(args: argparse.Namespace, kind: str) -> VideoOptions:
+    """:class:`VideoOptions` from parsed arguments; ValueError for a mistake (one error line)."""
+    defaults = {"track": False, "smooth": False, "det_every": None, "start": 0, "end": None, "stride": 1}
+    given = [f"--{name.replace('_', '-')}" for name in VIDEO_ONLY if getattr(args, name) != defaults[name]]
+    if given and kind not in ("video", "webcam"):
+        what = "an image" if kind == "image" else "a folder"
+        raise ValueError(f"{', '.join(given)}: for videos and webcams only, and {args.input} is {what}")
+    if args.end is not None and args.end <= args.start:
+        raise ValueError(f"--end {args.end} must be after --start {args.start}")
+    if args.smooth_beta < 0:
+        raise ValueError(f"--smooth-beta must be >= 0, got {args.smooth_beta}")
+    tracker = TrackerConfig(
+        oks_threshold=args.track_oks,
+        iou_threshold=args.track_iou,
+        keypoint_threshold=args.threshold,
+        patience=args.track_patience,
+    )
+    return VideoOptions(
+        track=args.track,
+        smooth=args.smooth,
+        det_every=args.det_every,
+        tracker=tracker,
+        smooth_min_cutoff=args.smooth_min_cutoff,
+        smooth_beta=args.smooth_beta,
+        start=args.start,
+        end=args.end,
+        stride=args.stride,
+    )
