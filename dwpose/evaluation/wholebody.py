@@ -33,6 +33,7 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from dwpose.fileio import require_file
+from dwpose.keypoints import WHOLEBODY_SIGMAS  # noqa: F401  (re-exported; the sigmas live there)
 
 PartScores = Dict[str, Dict[str, float]]  # part -> stat name -> value
 
@@ -52,21 +53,7 @@ NUM_KEYPOINTS = 133
 STATS_NAMES: tuple = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)",
                       "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")  # fmt: skip
 
-_HAND_SIGMAS = [0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024,
-                0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031]  # fmt: skip
-# The COCO-WholeBody v1.0 keypoint sigmas (body 17, foot 6, face 68, left hand 21, right hand 21).
-WHOLEBODY_SIGMAS: np.ndarray = np.array(
-    [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087,
-     0.087, 0.089, 0.089]
-    + [0.068, 0.066, 0.066, 0.092, 0.094, 0.094]
-    + [0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032, 0.037, 0.038,
-       0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015, 0.009,
-       0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010, 0.017, 0.011, 0.009, 0.011, 0.009, 0.007,
-       0.013, 0.008, 0.011, 0.012, 0.010, 0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008,
-       0.009, 0.009, 0.009, 0.007, 0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008]
-    + _HAND_SIGMAS
-    + _HAND_SIGMAS
-)  # fmt: skip
+# WHOLEBODY_SIGMAS: the COCO-WholeBody v1.0 keypoint sigmas, from dwpose/keypoints.py (re-exported)
 
 
 @contextlib.contextmanager

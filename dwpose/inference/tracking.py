@@ -22,25 +22,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from dwpose.keypoints import WHOLEBODY_SIGMAS
+
 BOX_EXPANSION = 1.2  # keypoint box -> person box, roughly what a detector draws around the same person
 
-
-_HAND_SIGMAS = [0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024,
-                0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031]  # fmt: skip
-# dwpose.evaluation.wholebody.WHOLEBODY_SIGMAS (a test keeps them equal), repeated here because that
-# module imports xtcocotools, which the ONNX-only install of `dwpose predict` does not have.
-WHOLEBODY_SIGMAS: np.ndarray = np.array(
-    [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087,
-     0.087, 0.089, 0.089]
-    + [0.068, 0.066, 0.066, 0.092, 0.094, 0.094]
-    + [0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032, 0.037, 0.038,
-       0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015, 0.009,
-       0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010, 0.017, 0.011, 0.009, 0.011, 0.009, 0.007,
-       0.013, 0.008, 0.011, 0.012, 0.010, 0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008,
-       0.009, 0.009, 0.009, 0.007, 0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008]
-    + _HAND_SIGMAS
-    + _HAND_SIGMAS
-)  # fmt: skip
 
 
 @dataclass

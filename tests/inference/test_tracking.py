@@ -114,11 +114,3 @@ def test_iou_fallback_when_few_keypoints_are_visible(people):
         ids = tracker.update(t, moved[order], np.stack([scores, scores]), boxes[order])
         seen_ids.append(dict(zip(order, ids.tolist())))
     assert all(f == seen_ids[0] for f in seen_ids) and len(set(seen_ids[0].values())) == 2
-
-
-def test_sigmas_are_the_evaluation_ones():
-    pytest.importorskip("xtcocotools")
-    from dwpose.evaluation.wholebody import WHOLEBODY_SIGMAS as evaluation_sigmas
-    from dwpose.inference.tracking import WHOLEBODY_SIGMAS
-
-    np.testing.assert_array_equal(WHOLEBODY_SIGMAS, evaluation_sigmas)
