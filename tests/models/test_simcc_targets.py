@@ -30,9 +30,21 @@ LABEL_KEYS = ("keypoint_x_labels", "keypoint_y_labels", "keypoint_weights")
 
 def _mmpose_scope() -> None:
     """Build in the mmpose scope, with our modules registered (as configs do)."""
+    import uuid
+
+    from mmengine.registry import DefaultScope
+
     import dwpose.plugin  # noqa: F401
 
     init_default_scope("mmpose")
+    if DefaultScope.get_current_instance().scope_name != "mmpose":  # an earlier test left another scope
+        DefaultScope.get_instance(f"mmpose-{uuid.uuid4().hex}", scope_name="mmpose")
+
+
+@pytest.fixture(autouse=True)
+def _in_mmpose_scope():
+    """Every test builds mmpose transforms and models: start each in the mmpose scope."""
+    _mmpose_scope()
 
 
 def _dataset(coco_mini: Path, pipeline=()):
@@ -48,6 +60,7 @@ def _augmented(cfg: Config, coco_mini: Path, passes: int, seed: int = 0) -> List
     """The config's training transforms up to (not including) packing, on every real person."""
     from mmpose.registry import TRANSFORMS
 
+    _mmpose_scope()
     pack = len(cfg.pack_train_inputs)
     transforms = [TRANSFORMS.build(t) for t in cfg.train_pipeline[:-pack]]
     assert [t["type"] for t in cfg.train_pipeline[-pack:]] == ["LeanPackPoseInputs"]

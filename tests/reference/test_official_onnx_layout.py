@@ -77,11 +77,14 @@ def exported(tmp_path_factory) -> SimpleNamespace:
 
 def test_export_has_the_official_names_and_shapes(exported):
     """Names and input dims as declared; output shapes as onnxruntime computes them for one crop."""
-    import onnxruntime as ort
 
     declared = _dims(exported.official)
     assert list(declared) == list(OFFICIAL) and declared["input"] == OFFICIAL["input"]
-    session = ort.InferenceSession(str(exported.official), providers=["CPUExecutionProvider"])
+    from dwpose.inference.runtime import create_session
+
+    # through our factory: an earlier test in this process may have switched onnxruntime to the
+    # shared thread pool (the Cog predictor does), after which plain per-session pools are refused
+    session = create_session(exported.official, "cpu")
     crop = np.random.default_rng(0).normal(size=OFFICIAL["input"]).astype(np.float32)
     simcc_x, simcc_y = session.run(["simcc_x", "simcc_y"], {"input": crop})
     assert [list(simcc_x.shape), list(simcc_y.shape)] == [OFFICIAL["simcc_x"], OFFICIAL["simcc_y"]]
