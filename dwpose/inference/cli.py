@@ -23,21 +23,7 @@ from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
 from dwpose.inference.sources import classify_input, silence_opencv_logging
-from dwpose.inference.video import add_video_arguments, video_options
-
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
+from dwpose.inference.video import _positive_int, _unit_float, add_video_arguments, video_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
