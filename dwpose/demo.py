@@ -38,13 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-val", type=int, default=64, help=argparse.SUPPRESS)
 
 
-def _start(cmd: list[str], log_path: Path, quiet: bool, tag: str = "") -> "_Job":
+def _start(cmd: list[str], log_path: Path, quiet: bool, tag: str = "") -> _Job:
     """Start a tool in the background, keeping its full output in ``log_path``."""
     # pinned kernels: the same arithmetic on every x86-64 machine (dwpose/engine/numerics.py);
     # PASSIVE: idle OpenMP threads sleep instead of spinning against the data-loader worker (2 cores)
     env = {**pinned_env(OMP_WAIT_POLICY="PASSIVE"), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+                            env=env)
     job = _Job(proc, log, log_path)
 
     def pump() -> None:  # echo the progress lines while keeping every line in the log

@@ -8,6 +8,7 @@ is the one place that pulls in the training stack.
 from dwpose.datasets import packing as _packing  # noqa: F401  LeanPackPoseInputs
 from dwpose.datasets import ubody_dataset as _ubody_dataset  # noqa: F401  UBodyWholeBodyDataset
 from dwpose.distiller import model as _distiller  # noqa: F401  TwoStageDistiller, FrozenTeacherEMAHook
+from dwpose.engine import amp as _amp  # noqa: F401  CPUBf16OptimWrapper (--amp on a CPU)
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
 from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
 from dwpose.evaluation import metric as _metric  # noqa: F401  WholeBodyTableMetric

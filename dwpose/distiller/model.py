@@ -13,6 +13,11 @@ The teacher is frozen for the whole run: no gradients, eval mode through every `
 targets come from a copy of it with BatchNorm folded into the convs (``fast_teacher``), and on the
 CPU the loss path runs in channels-last layout (``channels_last``); predictions and checkpoints
 always use the modules themselves, in their own layout.
+
+``teacher_precision`` runs the teacher's training forward under autocast (``'bf16'`` on a CPU with
+native bf16 or on CUDA, ``'fp16'`` on CUDA); the features and logits it hands to the losses are
+float32 whatever the teacher ran in. Measured agreement with the float32 teacher: docs/benchmarks.md
+("Half-precision teacher").
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from dwpose.distiller.submodels import (
     load_model_config,
     load_weights_strict,
 )
+from dwpose.engine.amp import cpu_has_native_bf16
 
 Feats = Tuple[Tensor, ...]
 Logits = Tuple[Tensor, Tensor]
@@ -66,15 +72,23 @@ class TwoStageDistiller(BaseModel):
             (faster; equal up to float rounding). Predictions use the teacher itself.
         channels_last: run the loss path (teacher copy, student forward and backward) on NHWC
             tensors; ``None`` does so on the CPU only, where oneDNN is faster with it.
+        teacher_precision: ``'fp32'`` (default), ``'bf16'`` or ``'fp16'``: the dtype the teacher's
+            training forward runs in under ``torch.autocast``. ``'bf16'`` needs CUDA or a CPU with
+            native bf16 instructions (AVX512-BF16 / AMX); ``'fp16'`` needs CUDA. Its outputs are cast
+            back to float32 before the losses. Predictions (validation) always run in float32.
         data_preprocessor: defaults to the student config's.
     """
 
     def __init__(self, teacher_cfg: str, student_cfg: str, teacher_ckpt: Optional[str], stage: int,
                  feature_alpha: float, logit_weight: float, labelled_only: bool = False,
                  epoch_decay: bool = True, fast_teacher: bool = True,
-                 channels_last: Optional[bool] = None, data_preprocessor: Optional[dict] = None) -> None:
+                 channels_last: Optional[bool] = None, teacher_precision: str = "fp32",
+                 data_preprocessor: Optional[dict] = None) -> None:
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+        if teacher_precision not in TEACHER_DTYPES:
+            raise ValueError(f"teacher_precision must be one of {sorted(TEACHER_DTYPES)}, "
+                             f"got {teacher_precision!r}")
         if stage == 2 and feature_alpha:
             raise ValueError("stage 2 has no student backbone, so feature_alpha must be 0 "
                              f"(got {feature_alpha})")
@@ -91,6 +105,7 @@ class TwoStageDistiller(BaseModel):
         self.epoch_decay = epoch_decay
         self.fast_teacher = fast_teacher
         self.channels_last = channels_last
+        self.teacher_precision = teacher_precision
         self._fast_teacher = FastFrozenCopy()
 
         self.teacher = build_pose_model(t_cfg.model, use_sync_bn=False)
@@ -146,11 +161,13 @@ class TwoStageDistiller(BaseModel):
         if self.fast_teacher:
             nhwc = inputs.is_contiguous(memory_format=torch.channels_last)
             teacher = self._fast_teacher.get(self.teacher, channels_last=nhwc)
-        with torch.inference_mode():
+        with torch.inference_mode(), teacher_autocast(self.teacher_precision, inputs.device.type):
             feats = tuple(f.contiguous() for f in teacher.extract_feat(inputs))  # NCHW for the heads
             logits = teacher.head(feats)
-        # clones made outside inference mode are ordinary tensors, which autograd may save
-        return tuple(f.clone() for f in feats), (logits[0].clone(), logits[1].clone())
+        # clones made outside inference mode are ordinary tensors, which autograd may save;
+        # float32 whatever precision the teacher ran in (no-op copies when it ran in float32)
+        return (tuple(f.float().clone() for f in feats),
+                (logits[0].float().clone(), logits[1].float().clone()))
 
     def _loss_layout(self, inputs: Tensor) -> Tensor:
         """``inputs`` (N, 3, H, W) in the memory layout of the loss path."""
@@ -235,6 +252,25 @@ class TwoStageDistiller(BaseModel):
                                "'epoch'/'max_epochs' (train through an MMEngine runner, or set them "
                                "with MessageHub.get_current_instance().update_info)")
         return 1.0 - epoch / max_epochs
+
+
+TEACHER_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def teacher_autocast(precision: str, device_type: str):
+    """``torch.autocast`` context for the teacher's forward at ``precision`` on ``device_type``."""
+    dtype = TEACHER_DTYPES[precision]
+    if dtype is None:  # float32 even inside the student's --amp autocast
+        return torch.autocast(device_type, enabled=False)
+    if device_type == "cpu":
+        if dtype is torch.float16:
+            raise ValueError("teacher_precision='fp16' needs a CUDA device; on a CPU use 'bf16' "
+                             "(where the CPU has native bf16) or 'fp32'")
+        if not cpu_has_native_bf16():
+            raise ValueError("teacher_precision='bf16' needs a CPU with native bf16 instructions "
+                             "(AVX512-BF16 or AMX); this one has none, so bf16 would only be emulated "
+                             "(slower than float32): use 'fp32'")
+    return torch.autocast(device_type, dtype=dtype)
 
 
 def _gather(data_samples: Sequence, key: str) -> Tensor:

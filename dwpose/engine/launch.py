@@ -82,8 +82,6 @@ def default_work_dir(config_path: str) -> str:
 
 def prepare_train_cfg(args: Any) -> Config:
     """Build the training config from the parsed ``tools/train.py`` arguments."""
-    import torch
-
     from dwpose.engine.checkpoint import check_resumable, find_resumable_checkpoint, read_checkpoint
 
     cfg = load_config(args.config, args.cfg_options)
@@ -91,10 +89,9 @@ def prepare_train_cfg(args: Any) -> Config:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
     if args.amp:
-        if not torch.cuda.is_available():
-            raise ValueError("--amp needs a CUDA GPU (mixed precision is not supported on CPU here)")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        from dwpose.engine.amp import configure_amp
+
+        print(configure_amp(cfg))
     if args.resume == "auto":
         found = find_resumable_checkpoint(cfg.work_dir)
         cfg.resume = found is not None

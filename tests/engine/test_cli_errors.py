@@ -70,13 +70,49 @@ def test_corrupt_image(tmp_path, demo_data):
     _assert_one_line_error(proc, "cannot decode image")
 
 
-def test_amp_without_gpu_is_refused(tmp_path, demo_data):
+def test_amp_on_cpu_trains_in_bf16_or_is_refused_with_the_reason(tmp_path, demo_data):
+    """--amp on a CPU: bf16 autocast where the CPU has native bf16, else one error line saying why."""
     import torch
+
+    from dwpose.engine.amp import cpu_has_native_bf16
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    proc = _run("train.py", str(STUDENT), "--amp", "--work-dir", str(tmp_path / "w"))
-    _assert_one_line_error(proc, "--amp needs a CUDA GPU")
+    work = tmp_path / "w"
+    proc = _run("train.py", str(STUDENT), "--amp", "--work-dir", str(work), "--cfg-options",
+                *demo_cfg_options(demo_data), "train_cfg.max_epochs=1", "train_cfg.val_interval=100")
+    if not cpu_has_native_bf16():
+        _assert_one_line_error(proc, "needs native bf16 instructions")
+        return
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "bfloat16 autocast on the CPU" in proc.stdout + proc.stderr
+    state = torch.load(work / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+
+
+def test_amp_is_refused_on_a_cpu_without_bf16(monkeypatch):
+    from mmengine.config import Config
+
+    from dwpose.engine import amp
+
+    monkeypatch.setattr(amp.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(amp, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(ValueError, match="needs native bf16 instructions"):
+        amp.configure_amp(Config(dict(optim_wrapper=dict(type="OptimWrapper"))))
+    monkeypatch.setattr(amp, "cpu_has_native_bf16", lambda: True)
+    cfg = Config(dict(optim_wrapper=dict(type="OptimWrapper")))
+    amp.configure_amp(cfg)
+    wrapper = amp.CPUBf16OptimWrapper(optimizer=torch_sgd())
+    conv = __import__("torch").nn.Conv2d(3, 4, 3)
+    with wrapper.optim_context(conv):
+        out = conv(__import__("torch").zeros(1, 3, 8, 8))
+    assert cfg.optim_wrapper.type == "CPUBf16OptimWrapper" and out.dtype == __import__("torch").bfloat16
+
+
+def torch_sgd():
+    import torch
+
+    return torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
 
 
 def test_test_tool_missing_checkpoint(tmp_path):

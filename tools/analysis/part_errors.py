@@ -38,7 +38,7 @@ from dwpose.evaluation.wholebody import WHOLEBODY_SIGMAS
 PARTS: Dict[str, object] = {"body": slice(0, 17), "foot": slice(17, 23), "face": slice(23, 91),
                             "hand": slice(91, 133), "wrists": [9, 10]}  # wrists: where the hands hang
 KPT_KEYS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
-D50 = math.sqrt(2 * math.log(2))  # OKS = exp(-d^2 / (2 (2 sigma)^2 area)) = 0.5 at d = D50 * 2 sigma sqrt(area)
+D50 = math.sqrt(2 * math.log(2))  # OKS(d) = 0.5 at d = D50 * 2 sigma sqrt(area)
 
 
 def keypoints_133(ann: dict) -> np.ndarray:
