@@ -73,7 +73,7 @@ def run_step(step: Step, ctx: Context) -> None:
 
             mmpose_transfer(step.src, step.dst, step.two_dis)
     elif isinstance(step, Evaluate):
-        demo._evaluate(step.name, step.config, step.checkpoint, ctx.data, step.root, args, ctx.options)
+        demo._evaluate(step.name, step.config, step.checkpoint, ctx.data, step.root, ctx.options)
     else:  # pragma: no cover - the plan only makes the three kinds
         raise AssertionError(f"unknown step {step!r}")
 

@@ -35,6 +35,9 @@ PLAIN = {
     "384x288": PLAIN_DIR + "/rtmpose-{}_8xb32-270e_coco-ubody-wholebody-384x288.py",
 }
 VARIANTS = ["mmpose-s1", "ours-s1", "mmpose-s2", "ours-s2"]
+# ours-sN-bf16: the teacher under bf16 autocast (teacher_precision='bf16'); ours-sN-bf16-amp: the
+# student trains under --amp too (bf16 autocast on a CPU with native bf16, fp16 AMP on CUDA)
+HALF_VARIANTS = ["ours-s1-bf16", "ours-s2-bf16", "ours-s1-bf16-amp", "ours-s2-bf16-amp"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat the whole set of variants, interleaved, pooling the step times")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
-    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
+    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS + HALF_VARIANTS)
     p.add_argument("--device", default="cuda" if _cuda() else "cpu")
     p.add_argument("--out", help="also write the Markdown table here")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
@@ -67,8 +70,8 @@ def _cfg_path(size: str, res: str) -> str:
 
 
 def build_variant(name: str, args: argparse.Namespace):
-    """The distiller for one variant: ``{mmpose,ours}-s{1,2}``."""
-    impl, stage = name.split("-")
+    """The distiller for one variant: ``{mmpose,ours}-s{1,2}[-bf16[-amp]]``."""
+    impl, stage, *extra = name.split("-")
     teacher = args.teacher if stage == "s1" else args.student
     t_cfg, s_cfg = _cfg_path(teacher, args.res), _cfg_path(args.student, args.res)
     if impl == "ours":
@@ -77,7 +80,8 @@ def build_variant(name: str, args: argparse.Namespace):
         weights = dict(feature_alpha=7e-5, logit_weight=0.1) if stage == "s1" else \
             dict(feature_alpha=0.0, logit_weight=1.0)
         return TwoStageDistiller(teacher_cfg=t_cfg, student_cfg=s_cfg, teacher_ckpt=None,
-                                 stage=int(stage[1]), **weights)
+                                 stage=int(stage[1]), **weights,
+                                 teacher_precision="bf16" if "bf16" in extra else "fp32")
     return _build_mmpose(t_cfg, s_cfg, stage == "s2")
 
 
@@ -154,8 +158,11 @@ def run_worker(args: argparse.Namespace) -> Dict[str, object]:
     model = build_variant(args.worker, args).to(args.device)
     model.init_weights()
     model.train()
+    wrapper = "OptimWrapper"
+    if args.worker.endswith("-amp"):
+        wrapper = "AmpOptimWrapper" if args.device.startswith("cuda") else "CPUBf16OptimWrapper"
     optim = build_optim_wrapper(model, dict(
-        optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
+        type=wrapper, optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
         paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
         clip_grad=dict(max_norm=1.0, norm_type=2)))
     times = []
@@ -187,7 +194,7 @@ def _spawn(variant: str, argv: List[str]) -> Dict[str, object]:
 
 
 def _pair(name: str, args: argparse.Namespace) -> str:
-    if name.endswith("s1"):
+    if name.split("-")[1] == "s1":
         return f"{args.teacher} -> {args.student}"
     return f"{args.student} -> {args.student}{args.student} (head)"
 
