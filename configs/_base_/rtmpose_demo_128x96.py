@@ -28,7 +28,10 @@ codec = dict(type='SimCCLabel', input_size=input_size, sigma=(2.45, 2.83), simcc
              normalize=False, use_dark=False)
 model = dict(
     type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+    # SimCC labels made for the whole batch in the preprocessor from the keypoints LeanPackPoseInputs
+    # packs (bitwise the labels of GenerateTarget + PackPoseInputs in the worker, a seventh of the
+    # bytes sent from the data worker); the same losses, bit for bit (tests/models/test_simcc_targets.py)
+    data_preprocessor=dict(type='SimCCTargetPreprocessor', codec=codec, mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
     backbone=dict(
         _scope_='mmdet', type='CSPNeXt', arch='P5', expand_ratio=0.5,
@@ -57,8 +60,7 @@ train_pipeline = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.3, max_width=0.3, min_holes=1,
              min_height=0.1, min_width=0.1, p=0.3),
     ]),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
+    dict(type='LeanPackPoseInputs'),
 ]
 train_pipeline_stage2 = [
     dict(type='LoadImage'),
@@ -73,8 +75,7 @@ train_pipeline_stage2 = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.3, max_width=0.3, min_holes=1,
              min_height=0.1, min_width=0.1, p=0.15),
     ]),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
+    dict(type='LeanPackPoseInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImage'),

@@ -236,6 +236,12 @@ def test_clear_errors_for_pipelines_that_do_not_fit(real_256):
     with pytest.raises(ValueError, match="end the training pipeline with LeanPackPoseInputs"):
         prep(stock, training=True)
     assert prep(stock, training=False)["inputs"].shape == (1, 3, 256, 192)  # evaluation: no labels needed
+    # labelled in the pipeline (GenerateTarget + PackPoseInputs): those labels are kept as they are
+    made = TRANSFORMS.build(dict(type="GenerateTarget", encoder=cfg.codec))(copy.deepcopy(results[0]))
+    labelled = pseudo_collate([TRANSFORMS.build(dict(type="PackPoseInputs"))(made)])
+    before = labelled["data_samples"][0].gt_instance_labels.keypoint_x_labels.clone()
+    after = prep(labelled, training=True)["data_samples"][0].gt_instance_labels.keypoint_x_labels
+    assert torch.equal(before, after)
     untransformed = {k: v for k, v in results[0].items() if k != "transformed_keypoints"}
     with pytest.raises(ValueError, match="put TopdownAffine before it"):
         TRANSFORMS.build(dict(type="LeanPackPoseInputs"))(untransformed)
@@ -306,10 +312,13 @@ def test_short_training_run_with_the_lean_pipeline(coco_mini, tmp_path):
             self.start = {n: p.detach().clone() for n, p in runner.model.named_parameters()}
             self.losses, self.packed_labels = [], 0
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-            self.losses.append(float(outputs["loss_kpt"]))
+        def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+            # as the data loader delivers the batch (the preprocessor adds labels to it later)
             self.packed_labels += sum("keypoint_x_labels" in s.gt_instance_labels
                                       for s in data_batch["data_samples"] if "gt_instance_labels" in s)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.losses.append(float(outputs["loss_kpt"]))
 
     _mmpose_scope()
     cfg = Config.fromfile(str(RTMPOSE_T))
