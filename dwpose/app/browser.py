@@ -128,14 +128,31 @@ class AppPage:
             lambda: self._find(f'#upload td.filename[aria-label="{name}"]'), self.timeout, f"{name} to upload"
         )
 
-    def run(self, previous_status: str = "") -> str:
-        """Press "Estimate poses" and wait until the status line shows a new result; returns it."""
+    def status(self) -> str:
+        """The status line (the markdown under the buttons), without Gradio's progress timer."""
+        return self.text("#status [data-testid=markdown]").strip()
+
+    def busy(self) -> bool:
+        """Whether an event of the page is still running (its status tracker is shown)."""
+        tracker = self._find("#status [data-testid=status-tracker]")
+        return tracker is not None and "hide" not in (tracker.get_attribute("class") or "").split()
+
+    def run(self) -> str:
+        """Press "Estimate poses" and wait for the status line to change (the result, or an error line);
+        returns it. The new line must differ from the one shown before, as it does for a new upload."""
+        before = self.status()
         self._find("#run").click()
         return wait_for(
-            lambda: (s := self.text("#status").strip()) and s != previous_status and s,
-            self.timeout,
-            "the result",
+            lambda: not self.busy() and (s := self.status()) != before and s, self.timeout, "the result"
         )
+
+    def pick_model(self, label: str) -> None:
+        """Choose ``label`` in the model picker."""
+        self._find("#model input").click()
+        option = wait_for(
+            lambda: self._find(f'#model [role=option][aria-label="{label}"]'), self.timeout, label
+        )
+        option.click()
 
     def overlay_src(self) -> Optional[str]:
         img = self._find("#overlay img")
@@ -155,5 +172,6 @@ class AppPage:
 
     def table(self) -> list:
         """Rows of the People table as lists of cell texts."""
-        rows = self.driver.find_elements(self.by.CSS_SELECTOR, "#people tbody tr")
-        return [[td.text for td in r.find_elements(self.by.CSS_SELECTOR, "td")] for r in rows]
+        rows = self.driver.find_elements(self.by.CSS_SELECTOR, "#people [role=row][data-index]")
+        cells = [r.find_elements(self.by.CSS_SELECTOR, "[role=gridcell]") for r in rows]
+        return [[" ".join((c.get_attribute("textContent") or "").split()) for c in row] for row in cells]
