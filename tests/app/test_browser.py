@@ -132,3 +132,26 @@ def test_the_page_end_to_end(app_server, browser, photos, tmp_path):
     # 6. everything the page loaded came from this server: no CDN, no fonts from elsewhere
     loaded = browser.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert loaded and all(url.startswith(app_server.url + "/") for url in loaded), loaded
+
+
+def test_a_video_plays_in_the_page(app_server, browser, photos, tmp_path):
+    frame = cv2.resize(cv2.imread(str(photos[3])), (320, 212))
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 212))
+    for _ in range(4):
+        writer.write(frame)
+    writer.release()
+    page = AppPage(browser.driver, app_server.url)
+    page.upload(clip)
+    assert page.run().startswith("4 frame(s) of clip.mp4")
+    size = wait_for(
+        lambda: browser.driver.execute_script(
+            "const v = document.querySelector('#overlay-video video');"
+            "return v && v.readyState >= 1 ? [v.videoWidth, v.videoHeight] : null;"
+        ),
+        30,
+        "the overlay video to load in the browser",
+    )
+    assert size == [320, 212]  # Chromium decoded the WebM preview
+    assert sorted(page.download_links()) == ["clip_json.zip", "clip_npz.zip", "clip_pose.mp4"]
+    assert page.table()[0][:2] != ["", ""]
