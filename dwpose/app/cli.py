@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from dwpose.inference.runtime import check_device, use_shared_thread_pool, warn_once
@@ -153,5 +155,13 @@ def serve(args: argparse.Namespace, catalog, work, defaults, first: str) -> None
         max_file_size=MAX_UPLOAD,
         show_error=True,
         allowed_paths=[str(work.root)],
+        prevent_thread_lock=True,
     )
+    stop = threading.Event()  # SIGTERM (a service manager, a test) stops it cleanly, as Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:  # Ctrl-C: KeyboardInterrupt goes on to the exit status 130 after the server is closed
+        page.close()
     print("dwpose app: stopped", file=sys.stderr)

@@ -63,6 +63,7 @@ def wait_until_serving(proc: subprocess.Popen, url: str, log: Path, timeout: flo
 def app_server(app_models, detector, tmp_path_factory) -> SimpleNamespace:
     """``dwpose app --models FOLDER --det yolox-nano`` on a free port of 127.0.0.1, as a user starts it;
     ``url``, ``log`` (its output) and ``models``. Stopped at the end of the session."""
+    pytest.importorskip("gradio", reason="dwpose app needs Gradio (pip install -e '.[app]')")
     port = free_port()
     log = tmp_path_factory.mktemp("app_server") / "server.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_TEMP_DIR": str(log.parent / "gradio")}

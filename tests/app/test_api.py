@@ -18,6 +18,7 @@ SETTINGS = ("a.onnx", 0.3, "image", ["body", "face", "hands"], True, False)
 @pytest.fixture(scope="module")
 def client_cls():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    pytest.importorskip("gradio_client")
     from gradio_client import Client, handle_file
 
     return Client, handle_file

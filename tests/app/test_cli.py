@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import sys
 import pytest
 
 from dwpose.app.cli import add_arguments, check_gradio, check_port_free
-from tests.app.conftest import REPO, app_command, free_port
+from tests.app.conftest import REPO, app_command, free_port, wait_until_serving
 
 
 def test_serves_this_machine_only_unless_asked():
@@ -72,3 +74,28 @@ def test_user_mistakes_are_one_error_line(app_models, detector, tmp_path):
             f"cannot serve on 127.0.0.1:{port}",
             "in use",
         )
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_server_and_removes_its_files(app_models, detector, tmp_path):
+    port = free_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
+    proc = subprocess.Popen(
+        app_command("--pose", app_models.a, "--det", detector, "--port", port),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C
+    )
+    log = tmp_path / "log"
+    log.write_text("")
+    wait_until_serving(proc, f"http://127.0.0.1:{port}/", log)
+    assert len(list(tmp_path.glob("dwpose-app-*"))) == 1  # its per-request folders live here
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "dwpose: interrupted"
+    assert "Running on local URL:  http://127.0.0.1:" in out
+    assert not list(tmp_path.glob("dwpose-app-*"))
