@@ -154,7 +154,6 @@ def serve(args: argparse.Namespace, catalog, work, defaults, first: str) -> None
         share=args.share,
         max_file_size=MAX_UPLOAD,
         show_error=True,
-        allowed_paths=[str(work.root)],
         prevent_thread_lock=True,
     )
     stop = threading.Event()  # SIGTERM (a service manager, a test) stops it cleanly, as Ctrl-C does

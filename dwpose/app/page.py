@@ -109,7 +109,7 @@ def build_page(catalog: ModelCatalog, work: WorkArea, defaults: Settings, model:
         gr.Markdown(INTRO)
         with gr.Row():
             picker = gr.Dropdown(catalog.labels, value=model, label="Pose model", elem_id="model", scale=1)
-            info = gr.Markdown(first_info, elem_id="model-info")
+            info = gr.Markdown(first_info, label="model", elem_id="model-info")
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Tab("Picture or video"):
@@ -128,10 +128,12 @@ def build_page(catalog: ModelCatalog, work: WorkArea, defaults: Settings, model:
                     smooth = gr.Checkbox(value=defaults.smooth, label="Smooth keypoints (One-Euro)")
                     gr.Markdown(f"At most {defaults.max_frames} frames of a video are processed.")
             with gr.Column(scale=2):
-                status = gr.Markdown("", elem_id="status")
-                overlay = gr.Image(label="Poses", type="filepath", interactive=False, elem_id="overlay")
+                status = gr.Markdown("", label="status", elem_id="status")
+                overlay = gr.Image(
+                    label="Poses (picture)", type="filepath", interactive=False, elem_id="overlay"
+                )
                 overlay_video = gr.Video(
-                    label="Poses", interactive=False, visible=False, elem_id="overlay-video"
+                    label="Poses (video)", interactive=False, visible=False, elem_id="overlay-video"
                 )
                 people = gr.Dataframe(label="People", interactive=False, elem_id="people")
                 downloads = gr.File(
