@@ -11,10 +11,10 @@ demo: install
 	$(PY) -m dwpose.cli demo
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -rs -p no:cacheprovider tests
 
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow" tests
+	$(PY) -m pytest -q -rs -p no:cacheprovider -m "not slow" tests
 
 lint: install
 	$(VENV)/bin/ruff check dwpose tools tests *.py

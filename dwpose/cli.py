@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("dwpose.datasets.synthetic", "generate the synthetic demo data set"),
     "demo": ("dwpose.demo", "run the miniature DWPose recipe end to end (what `make demo` runs)"),
     "study": ("dwpose.study.cli", "distillation study: every variant x seed, mean and std over seeds"),
+    "app": ("dwpose.app.cli", "a web page (Gradio) for pictures, videos and webcam snapshots, on 127.0.0.1"),
     "doctor": ("dwpose.doctor", "check this environment: versions, providers, CUDA, mmcv ops, CPU, data"),
 }
 

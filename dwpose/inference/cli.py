@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dwpose.errors import EXIT_PARTIAL
 from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
+from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
@@ -70,6 +71,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="image",
         help="draw over the image, or on black (ControlNet style)",
     )
+    parser.add_argument(
+        "--parts",
+        type=parts_list,
+        default=DEFAULT_PARTS,
+        metavar="PARTS",
+        help=f"what the pictures draw, comma-separated from {','.join(PARTS)} (default "
+        f"{','.join(DEFAULT_PARTS)}, as ControlNet's DWPose annotator)",
+    )
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
     parser.add_argument(
         "--batch-frames",
@@ -87,6 +96,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="unpickle CONFIG CHECKPOINT models' .pth files without restriction (it can run code: only "
         "for files from a source you trust)",
     )
+
+
+def parts_list(text: str) -> tuple:
+    """``"body,feet"`` -> ``("body", "feet")`` (argparse type of ``--parts``)."""
+    try:
+        return check_parts([p.strip() for p in text.split(",") if p.strip()])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _trusting(enabled: bool) -> contextlib.AbstractContextManager:
@@ -124,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
     )
     opts.video = video
+    opts.parts = args.parts
     args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)

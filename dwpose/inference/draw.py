@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import colorsys
-from typing import List, Tuple
+from typing import Collection, List, Tuple
 
 import cv2
 import numpy as np
 
 from dwpose.inference.formats import FACE, LEFT_HAND, RIGHT_HAND, coco133_to_openpose18
+
+PARTS: Tuple[str, ...] = ("body", "feet", "face", "hands")
+DEFAULT_PARTS: Tuple[str, ...] = ("body", "face", "hands")  # ControlNet's DWPose drawing (no feet)
 
 # OpenPose-18 limbs (0-based slots of formats.OPENPOSE18_FROM_COCO), ControlNet's order and colours.
 BODY_LIMBS: Tuple[Tuple[int, int], ...] = (
@@ -56,6 +59,15 @@ HAND_EDGES: Tuple[Tuple[int, int], ...] = tuple(
 )
 
 
+# COCO-WholeBody feet: ankle -> heel, ankle -> big toe, big toe -> small toe, per foot, in the colour of
+# that ankle in BODY_COLORS_RGB (left ankle = OpenPose slot 13, right ankle = slot 10).
+FOOT_EDGES: Tuple[Tuple[Tuple[int, int], ...], ...] = (
+    ((15, 19), (15, 17), (17, 18)),
+    ((16, 22), (16, 20), (20, 21)),
+)
+FOOT_COLORS_RGB: Tuple[Tuple[int, int, int], ...] = (BODY_COLORS_RGB[13], BODY_COLORS_RGB[10])
+
+
 def _hand_colors_bgr() -> List[Tuple[int, int, int]]:
     colors = []
     for i in range(len(HAND_EDGES)):
@@ -92,14 +104,33 @@ def _draw_hand(canvas: np.ndarray, hand: np.ndarray, scores: np.ndarray, thr: fl
             cv2.circle(canvas, _pt(p), max(1, width // 2), (0, 0, 255), -1, cv2.LINE_AA)
 
 
+def _draw_feet(canvas: np.ndarray, points: np.ndarray, scores: np.ndarray, thr: float, width: int) -> None:
+    for edges, rgb in zip(FOOT_EDGES, FOOT_COLORS_RGB):
+        for a, b in edges:
+            if scores[a] >= thr and scores[b] >= thr:
+                cv2.line(canvas, _pt(points[a]), _pt(points[b]), rgb[::-1], max(1, width // 2), cv2.LINE_AA)
+        for i in {i for edge in edges for i in edge} - {15, 16}:
+            if scores[i] >= thr:
+                cv2.circle(canvas, _pt(points[i]), max(1, width // 2), rgb[::-1], -1, cv2.LINE_AA)
+
+
+def check_parts(parts: Collection[str]) -> Tuple[str, ...]:
+    """``parts`` in :data:`PARTS` order; ValueError naming an unknown one."""
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown part(s) to draw: {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    return tuple(p for p in PARTS if p in parts)
+
+
 def draw_poses(
     image: np.ndarray,
     keypoints: np.ndarray,
     scores: np.ndarray,
     threshold: float = 0.3,
     canvas: str = "image",
+    parts: Collection[str] = DEFAULT_PARTS,
 ) -> np.ndarray:
-    """Draw body (OpenPose-18 skeleton), hands and face of every person.
+    """Draw the chosen parts of every person: body (OpenPose-18 skeleton), feet, face, hands.
 
     Args:
         image: BGR uint8 ``(H, W, 3)``; it is not modified.
@@ -107,22 +138,29 @@ def draw_poses(
         threshold: points below it are not drawn.
         canvas: ``"image"`` draws over the photo; ``"black"`` on a black canvas of the same size
             (ControlNet conditioning style).
+        parts: any of :data:`PARTS`; default body, face and hands, as ControlNet's DWPose annotator.
 
     Returns:
         A new BGR uint8 ``(H, W, 3)`` picture.
     """
     if canvas not in ("image", "black"):
         raise ValueError(f"canvas must be 'image' or 'black', got {canvas!r}")
+    parts = check_parts(parts)
     out = image.copy() if canvas == "image" else np.zeros_like(image)
     width = max(2, int(round(max(image.shape[:2]) / 200)))
     body, body_scores = coco133_to_openpose18(keypoints, scores) if len(keypoints) else (keypoints, scores)
     for n in range(len(keypoints)):
-        _draw_body(out, body[n], body_scores[n], threshold, width)
-        for part in (LEFT_HAND, RIGHT_HAND):
-            _draw_hand(out, keypoints[n, part], scores[n, part], threshold, width)
-        for p, s in zip(keypoints[n, FACE], scores[n, FACE]):
-            if s >= threshold:
-                cv2.circle(out, _pt(p), max(1, width // 2), (255, 255, 255), -1, cv2.LINE_AA)
+        if "body" in parts:
+            _draw_body(out, body[n], body_scores[n], threshold, width)
+        if "feet" in parts:
+            _draw_feet(out, keypoints[n], scores[n], threshold, width)
+        if "hands" in parts:
+            for part in (LEFT_HAND, RIGHT_HAND):
+                _draw_hand(out, keypoints[n, part], scores[n, part], threshold, width)
+        if "face" in parts:
+            for p, s in zip(keypoints[n, FACE], scores[n, FACE]):
+                if s >= threshold:
+                    cv2.circle(out, _pt(p), max(1, width // 2), (255, 255, 255), -1, cv2.LINE_AA)
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from dwpose.fileio import atomic_path
 from dwpose.inference.boxes import BoxTable
-from dwpose.inference.draw import draw_poses, draw_track_ids
+from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.sources import chunked, iter_frames, list_images, open_video, read_image
@@ -43,6 +43,7 @@ class PredictOptions:
     batch_frames: int = 8
     max_frames: Optional[int] = None
     video: VideoOptions = field(default_factory=VideoOptions)
+    parts: Tuple[str, ...] = DEFAULT_PARTS  # what the pictures draw (draw.PARTS)
 
 
 def write_results(
@@ -61,7 +62,7 @@ def write_results(
     )
     write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
     if picture:
-        drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas)
+        drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
         write_image(out_dir / f"{stem}.png", drawn)
 
 
@@ -165,19 +166,26 @@ class AtomicVideoWriter:
 
 def _overlay(frame: np.ndarray, poses: FramePoses, opts: PredictOptions) -> np.ndarray:
     result = poses.result
-    drawn = draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas)
+    drawn = draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
     if poses.ids is not None:
         draw_track_ids(drawn, result.keypoints, result.scores, poses.ids, opts.threshold)
     return drawn
 
 
-def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: PredictOptions) -> int:
+def predict_video(
+    pipeline: TopDownPipeline,
+    source: Union[Path, int],
+    opts: PredictOptions,
+    on_frame: Optional[Callable[[FramePoses, Optional[int]], None]] = None,
+) -> int:
     """A video file or webcam: annotated ``<stem>_pose.mp4`` and per-frame npz/json in ``<stem>/``.
 
     Frames ``opts.video.start``, ``+ stride``, ... before ``end`` (at most ``max_frames``) are processed;
     the overlay video holds exactly those frames at ``fps / stride``. With the detector on every frame,
     ``opts.batch_frames`` frames share one pose-model call; otherwise frames go one by one
-    (:class:`~dwpose.inference.video.VideoPoseEstimator`). Returns the number of frames.
+    (:class:`~dwpose.inference.video.VideoPoseEstimator`). ``on_frame(poses, total)`` is called after
+    each frame is written (``total``: frames to do, None when unknown), e.g. by ``dwpose app`` for its
+    progress bar and table. Returns the number of frames.
     """
     video = opts.video
     cap = open_video(source)
@@ -200,6 +208,8 @@ def predict_video(pipeline: TopDownPipeline, source: Union[Path, int], opts: Pre
                     )
                     writer.write(_overlay(frame, poses, opts))
                     done += 1
+                    if on_frame is not None:
+                        on_frame(poses, total)
                 bar.update(len(chunk))
         if done == 0:
             raise ValueError(f"no frames to process: the video ends before --start {video.start}")

@@ -192,3 +192,22 @@ def test_onnx_only_prediction_imports_neither_torch_nor_mm(tmp_path, peaks_onnx,
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY=\n" in proc.stdout, proc.stdout
     assert (tmp_path / f"{photos[1].stem}.npz").is_file()
+
+
+def test_parts_option_draws_only_those_parts(tmp_path, peaks_onnx, yolox, photos):
+    args = (photos[3], "--pose", peaks_onnx.path, "--det", yolox, "--out", tmp_path, "--canvas", "black")
+    proc = predict(*args, "--parts", "feet")
+    assert proc.returncode == 0, proc.stderr
+    drawn = np.any(cv2.imread(str(tmp_path / f"{photos[3].stem}.png")) > 0, axis=-1)
+    people = json.loads((tmp_path / f"{photos[3].stem}.json").read_text())["people"]
+    near_feet = np.zeros_like(drawn)
+    for person in people:  # the box of its feet and ankles (OpenPose-18 slots 10, 13): lines stay inside
+        ankles = np.reshape(person["pose_keypoints_2d"], (-1, 3))[[10, 13]]
+        points = np.concatenate([np.reshape(person["foot_keypoints_2d"], (-1, 3)), ankles])
+        points = points[points[:, 2] > 0.3, :2]
+        if len(points):
+            (x1, y1), (x2, y2) = points.min(0).astype(int) - 6, points.max(0).astype(int) + 6
+            near_feet[max(0, y1) : y2 + 1, max(0, x1) : x2 + 1] = True
+    assert drawn.any() and not (drawn & ~near_feet).any()
+    bad = predict(*args, "--parts", "body,tail")
+    assert bad.returncode == 2 and "unknown part(s) to draw: tail" in bad.stderr

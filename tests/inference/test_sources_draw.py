@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import struct
 import zlib
 
@@ -9,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from dwpose.inference.draw import draw_poses
+from dwpose.inference.cli import parts_list
+from dwpose.inference.draw import FOOT_EDGES, check_parts, draw_poses
 from dwpose.inference.runner import assign_image_ids
 from dwpose.inference.sources import classify_input, image_size_from_header, read_image
 
@@ -84,3 +86,36 @@ def test_overlay_keeps_the_photo_and_black_canvas_does_not():
     assert np.array_equal(image, draw_poses(image, kpts, scores * 0, 0.3))  # nothing above the threshold
     with pytest.raises(ValueError, match="canvas must be"):
         draw_poses(image, kpts, scores, canvas="white")
+
+
+def _drawn(image, kpts, scores, parts):
+    return np.any(draw_poses(image, kpts, scores, 0.3, "black", parts) > 0, axis=-1)
+
+
+def test_each_part_draws_only_near_its_own_keypoints():
+    image = np.zeros((300, 400, 3), np.uint8)
+    kpts, scores = _one_person()
+    kpts[0, 17:23] = [[60, 250], [70, 260], [50, 240], [340, 250], [350, 260], [330, 240]]  # feet
+    kpts[0, 15:17] = [[60, 200], [340, 200]]  # ankles above them
+    assert not _drawn(image, kpts, scores, ()).any()
+    feet = _drawn(image, kpts, scores, ("feet",))
+    ys, xs = np.nonzero(feet)
+    assert feet.any() and ys.min() >= 195 and ys.max() <= 265  # ankle -> heel / toes, nothing else
+    assert np.all((xs < 80) | (xs > 320)) and (xs < 80).any() and (xs > 320).any()  # both feet
+    body = _drawn(image, kpts, scores, ("body",))
+    assert np.array_equal(_drawn(image, kpts, scores, ("body", "feet")), body | feet)
+    default = draw_poses(image, kpts, scores, 0.3, "black")
+    assert np.array_equal(default, draw_poses(image, kpts, scores, 0.3, "black", ("body", "face", "hands")))
+    hidden = scores.copy()
+    hidden[0, 17:23] = 0.1  # feet below the threshold: not drawn
+    assert not _drawn(image, kpts, hidden, ("feet",)).any()
+    assert len(FOOT_EDGES) == 2
+
+
+def test_parts_are_checked_and_parsed():
+    assert check_parts(["hands", "body"]) == ("body", "hands")  # PARTS order
+    with pytest.raises(ValueError, match="unknown part.*: legs; choose from body, feet, face, hands"):
+        check_parts(["body", "legs"])
+    assert parts_list("feet, face") == ("feet", "face")
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown part"):
+        parts_list("body,tail")
