@@ -14,7 +14,9 @@ randomness = dict(seed=21)
 schedule = dict(warmup_iters=20, cosine_from=0.5, eta_min_factor=0.05, pipeline_switch_at=8 / 9)
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05),
+    # foreach: one multi-tensor call per update step instead of a Python loop over the parameters;
+    # bitwise the same updates on the CPU (checked over 40 steps), less per-step overhead
+    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05, foreach=True),
     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
