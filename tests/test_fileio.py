@@ -106,13 +106,13 @@ def _overlay(tmp_path, _):
 
 
 def _coco_json(tmp_path, _):
-    from dwpose.inference.writers import atomic_write_json
+    from dwpose.fileio import atomic_write_json
 
     return [atomic_write_json(tmp_path / "results_coco_wholebody.json", [])]
 
 
 def _video(tmp_path, _):
-    from dwpose.inference.runner import AtomicVideoWriter
+    from dwpose.fileio import AtomicVideoWriter
 
     writer = AtomicVideoWriter(tmp_path / "clip_pose.mp4", 10.0, (32, 32))
     for _ in range(3):

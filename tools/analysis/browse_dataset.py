@@ -21,14 +21,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-# (first keypoint, end) of each COCO-WholeBody part and its BGR colour.
-PART_RANGES: Dict[str, Tuple[int, int]] = {
-    "body": (0, 17),
-    "foot": (17, 23),
-    "face": (23, 91),
-    "lefthand": (91, 112),
-    "righthand": (112, 133),
-}
+from dwpose.keypoints import part_of
+
+# The BGR colour of each COCO-WholeBody part (dwpose.keypoints.PART_SLICES).
 PART_COLORS: Dict[str, Tuple[int, int, int]] = {
     "body": (0, 200, 0),
     "foot": (0, 140, 255),
@@ -36,14 +31,6 @@ PART_COLORS: Dict[str, Tuple[int, int, int]] = {
     "lefthand": (255, 100, 0),
     "righthand": (0, 0, 255),
 }
-
-
-def part_of(index: int) -> str:
-    """The part of keypoint ``index`` (0-132); indices past 132 count as body."""
-    for part, (start, end) in PART_RANGES.items():
-        if start <= index < end:
-            return part
-    return "body"
 
 
 def draw_keypoints(

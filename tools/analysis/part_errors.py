@@ -33,17 +33,25 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from dwpose.evaluation.wholebody import WHOLEBODY_SIGMAS
+from dwpose.keypoints import (
+    FACE,
+    LEFT_HAND,
+    PART_SLICES,
+    RIGHT_HAND,
+    WHOLEBODY_SIGMAS,
+    keypoints_from_annotation,
+)
 
-PARTS: Dict[str, object] = {"body": slice(0, 17), "foot": slice(17, 23), "face": slice(23, 91),
-                            "hand": slice(91, 133), "wrists": [9, 10]}  # wrists: where the hands hang
-KPT_KEYS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
-D50 = math.sqrt(2 * math.log(2))  # OKS = exp(-d^2 / (2 (2 sigma)^2 area)) = 0.5 at d = D50 * 2 sigma sqrt(area)
+PARTS: Dict[str, object] = {"body": PART_SLICES["body"], "foot": PART_SLICES["foot"], "face": FACE,
+                            "hand": slice(LEFT_HAND.start, RIGHT_HAND.stop),
+                            "wrists": [9, 10]}  # wrists: where the hands hang
+# OKS = exp(-d^2 / (2 (2 sigma)^2 area)) = 0.5 at d = D50 * 2 sigma sqrt(area)
+D50 = math.sqrt(2 * math.log(2))
 
 
 def keypoints_133(ann: dict) -> np.ndarray:
     """``(133, 3)`` x, y, visibility of one COCO-WholeBody annotation."""
-    return np.concatenate([np.asarray(ann[k], dtype=np.float64).reshape(-1, 3) for k in KPT_KEYS])
+    return keypoints_from_annotation(ann)
 
 
 def input_scale(bbox_xywh, input_wh: Tuple[int, int], padding: float = 1.25) -> float:
@@ -122,7 +130,7 @@ def summarize(anns: List[dict], preds: Dict[str, Dict[int, np.ndarray]], input_w
             for a in anns:
                 kp = keypoints_133(a)
                 f = input_scale(a["bbox"], input_wh)
-                for s in ((PARTS["face"],) if part == "face" else (slice(91, 112), slice(112, 133))):
+                for s in ((PARTS["face"],) if part == "face" else (LEFT_HAND, RIGHT_HAND)):
                     vis = kp[s][:, 2] > 0
                     if vis.sum() < 3:
                         continue
