@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dwpose.inference.draw import draw_poses
-from dwpose.inference.runner import assign_image_ids
+from dwpose.inference.predict_io import assign_image_ids
 from dwpose.inference.sources import classify_input, image_size_from_header, read_image
 
 

@@ -281,7 +281,7 @@ def test_distiller_makes_the_student_targets_once(real_256):
 
 
 def test_distiller_configs_use_the_student_preprocessor():
-    from dwpose.distiller.submodels import load_model_config
+    from dwpose.engine.config import load_model_config
 
     for path in (REPO / "configs/distiller").rglob("*256x192.py"):
         if not path.name.startswith(("rtmpose_x_dis_l", "dwpose_l-ll")):

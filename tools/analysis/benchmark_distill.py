@@ -29,6 +29,8 @@ from typing import Dict, List
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+from dwpose.errors import guarded  # noqa: E402
+
 PLAIN_DIR = "configs/wholebody_2d_keypoint/rtmpose/ubody"
 PLAIN = {
     "256x192": PLAIN_DIR + "/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
@@ -207,7 +209,7 @@ def table(results: Dict[str, dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         print(json.dumps(run_worker(args)))
@@ -228,6 +230,11 @@ def main(argv=None) -> int:
         with open(args.out, "w") as f:
             f.write(text + "\n")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_distill.py")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ from typing import Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from dwpose.errors import guarded  # noqa: E402
+
 SHARED = REPO.parent / "shared"
 DEFAULT_CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                   / "rtmpose-l_8xb64-270e_coco-ubody-wholebody-256x192.py")
@@ -311,7 +313,7 @@ def breakdown_table(parts: Dict[str, float]) -> str:
                                f"RandomFlip left as a negative-stride view: {parts['flipped']}.")
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         worker(args)
@@ -337,6 +339,11 @@ def main(argv=None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_pipeline.py")
 
 
 if __name__ == "__main__":

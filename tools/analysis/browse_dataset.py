@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from dwpose.errors import guarded
 from dwpose.keypoints import part_of
 
 # The BGR colour of each COCO-WholeBody part (dwpose.keypoints.PART_SLICES).
@@ -158,13 +159,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random augmentations")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         paths = browse(args.config, args.out, args.n, args.phase, args.scale, args.seed, args.cfg_options)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"browse_dataset.py: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(paths)} pictures to {args.out}")
-    return 0
+        print(f"wrote {len(paths)} pictures to {args.out}")
+        return 0
+
+    return guarded(run, prog="browse_dataset.py")
 
 
 if __name__ == "__main__":

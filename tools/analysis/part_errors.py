@@ -33,6 +33,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from dwpose.errors import guarded
 from dwpose.keypoints import (
     FACE,
     LEFT_HAND,
@@ -149,7 +150,7 @@ def summarize(anns: List[dict], preds: Dict[str, Dict[int, np.ndarray]], input_w
     return rows
 
 
-def main() -> int:
+def _main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ann", type=Path, help="COCO-WholeBody annotation json")
     p.add_argument("images", type=Path, help="folder of its images")
@@ -190,6 +191,11 @@ def main() -> int:
         for part in ("face", "hand"):
             print(f"  {part}: {ours[part]:.3f} vs {theirs[part]:.3f}")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/part_errors.py")
 
 
 if __name__ == "__main__":
