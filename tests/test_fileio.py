@@ -181,9 +181,10 @@ def _add_cat(tmp_path, _):
 def _onnx(tmp_path, request):
     pytest.importorskip("onnx")
     tiny = request.getfixturevalue("tiny_model")
-    from dwpose.export.onnx import export_onnx
+    from dwpose.export.onnx import export_model
+    from dwpose.inference.torch_pose import TorchPoseModel
 
-    return [export_onnx(tiny.config, tiny.checkpoint, tmp_path / "m.onnx")]
+    return [export_model(TorchPoseModel(tiny.config, tiny.checkpoint), tmp_path / "m.onnx")]
 
 
 WRITERS = {"npz": _npz, "openpose_json": _openpose_json, "overlay": _overlay, "coco_json": _coco_json,

@@ -1,7 +1,9 @@
 """Inputs of ``dwpose predict``: an image, a folder of images, a video or a webcam index.
 
 Images are size-checked from their header before decoding, so a decompression bomb is refused
-without allocating it.
+without allocating it. The few header readers below stand in for Pillow's ``Image.open(path).size``
+(with ``Image.MAX_IMAGE_PIXELS``): the light install of ``dwpose predict`` (numpy, opencv,
+onnxruntime, tqdm) has no Pillow, and OpenCV cannot tell an image's size without decoding it.
 """
 
 from __future__ import annotations

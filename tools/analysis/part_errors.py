@@ -94,11 +94,8 @@ def predict(config: str, ckpt: str, anns: List[dict], images: Dict[int, Path]) -
     from mmpose.apis import inference_topdown, init_model
 
     import dwpose.plugin  # noqa: F401  (our registered modules, e.g. the metric named in the config)
-    from dwpose.engine.device import replace_norm_type
-
     cfg = Config.fromfile(config)
-    replace_norm_type(cfg.model, "SyncBN", "BN")
-    model = init_model(cfg, ckpt, device="cpu")
+    model = init_model(cfg, ckpt, device="cpu")  # SyncBN -> BN: mmpose's init_model reverts it
     out = {}
     for a in anns:
         x, y, w, h = a["bbox"]
