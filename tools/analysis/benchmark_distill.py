@@ -85,12 +85,14 @@ def build_variant(name: str, args: argparse.Namespace):
 
 def _build_mmpose(t_cfg: str, s_cfg: str, two_dis: bool):
     """mmpose's DWPoseDistiller as its dwpose configs set it up (SyncBN reverted as the runner does)."""
-    from mmengine.config import Config, ConfigDict
+    from mmengine.config import ConfigDict
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import DefaultScope
     from mmpose.models.distillers import DWPoseDistiller
 
-    c_t, c_s = (Config.fromfile(p).model.head.in_channels for p in (t_cfg, s_cfg))
+    from dwpose.engine.config import read_config
+
+    c_t, c_s = (read_config(p).model.head.in_channels for p in (t_cfg, s_cfg))
     methods = [ConfigDict(methods=[dict(type="KDLoss", name="loss_logit", use_this=True,
                                   weight=1.0 if two_dis else 0.1)])]
     if not two_dis:
@@ -100,7 +102,7 @@ def _build_mmpose(t_cfg: str, s_cfg: str, two_dis: bool):
     with DefaultScope.overwrite_default_scope("mmpose"):
         model = DWPoseDistiller(teacher_cfg=t_cfg, student_cfg=s_cfg, two_dis=two_dis,
                                 distill_cfg=methods,
-                                data_preprocessor=Config.fromfile(s_cfg).model.data_preprocessor)
+                                data_preprocessor=read_config(s_cfg).model.data_preprocessor)
     return revert_sync_batchnorm(model)
 
 

@@ -90,17 +90,17 @@ def build_side(args: argparse.Namespace):
     """``(dataset whose steps are timed, step totals, preprocessor or None)`` for ``args.worker``."""
     import cv2
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.datasets import CocoWholeBodyDataset
     from mmpose.registry import MODELS
 
     import dwpose.plugin  # noqa: F401
+    from dwpose.engine.config import read_config
 
     torch.set_num_threads(1)
     cv2.setNumThreads(0)
     init_default_scope("mmpose")
-    cfg = Config.fromfile(str(args.config))
+    cfg = read_config(args.config)
     dataset = CocoWholeBodyDataset(data_root=str(args.data), data_mode="topdown",
                                    ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
                                    pipeline=side_pipeline(cfg, args.worker))

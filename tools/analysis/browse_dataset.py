@@ -102,11 +102,12 @@ def sample_picture(item: dict, links: Sequence[Tuple[int, int]], scale: float = 
 
 def build_dataset(config: str, phase: str, cfg_options: Optional[dict] = None):
     """Build the ``<phase>_dataloader`` data set of ``config`` with transformed keypoints packed."""
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
 
-    cfg = Config.fromfile(config)
+    from dwpose.engine.config import read_config
+
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get("default_scope", "mmpose"))

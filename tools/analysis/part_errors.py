@@ -90,11 +90,12 @@ def relative_sizes(anns: List[dict]) -> Dict[str, float]:
 
 def predict(config: str, ckpt: str, anns: List[dict], images: Dict[int, Path]) -> Dict[int, np.ndarray]:
     """``{annotation id: (133, 2)}`` predicted by mmpose's ``inference_topdown`` on the GT boxes."""
-    from mmengine.config import Config
     from mmpose.apis import inference_topdown, init_model
 
     import dwpose.plugin  # noqa: F401  (our registered modules, e.g. the metric named in the config)
-    cfg = Config.fromfile(config)
+    from dwpose.engine.config import read_config
+
+    cfg = read_config(config)
     model = init_model(cfg, ckpt, device="cpu")  # SyncBN -> BN: mmpose's init_model reverts it
     out = {}
     for a in anns:
@@ -163,9 +164,9 @@ def _main() -> int:
     if args.input_size:
         input_wh = tuple(args.input_size)
     else:
-        from mmengine.config import Config
+        from dwpose.engine.config import read_config
 
-        input_wh = tuple(Config.fromfile(args.model[0][1]).codec["input_size"])
+        input_wh = tuple(read_config(args.model[0][1]).codec["input_size"])
     preds = {name: predict(cfg, ckpt, anns, images) for name, cfg, ckpt in args.model}
     rows = summarize(anns, preds, input_wh)
 
