@@ -16,22 +16,32 @@ import sys
 from typing import Optional, Sequence
 
 from dwpose.datasets.ubody import add_person_category_to_scenes
-from dwpose.errors import EXIT_PARTIAL, EXIT_USER_ERROR
+from dwpose.errors import EXIT_PARTIAL, guarded
+
+PROG = "add_cat.py"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="add_cat.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="data/UBody", help="UBody folder (default: data/UBody)")
     parser.add_argument(
         "--file-name", default="keypoint_annotation.json", help="file to fix in each annotations/<scene>/"
     )
     args = parser.parse_args(argv)
-    try:
-        refused = add_person_category_to_scenes(args.root, args.file_name)
-    except FileNotFoundError as exc:
-        print(f"add_cat.py: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    return EXIT_PARTIAL if refused else 0
+
+    def run() -> int:
+        refused = 0
+        for path, change, error in add_person_category_to_scenes(args.root, args.file_name):
+            if error is not None:
+                print(f"{PROG}: error: {error}", file=sys.stderr)
+                refused += 1
+            elif change:
+                print(f"{path}: {change}")
+            else:
+                print(f"{path}: already has the person category, unchanged")
+        return EXIT_PARTIAL if refused else 0
+
+    return guarded(run, PROG)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ from typing import List
 import cog
 from cog import BasePredictor, Input, Path
 
-from dwpose.inference.boxes import load_detector
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
     EMPTY_IMAGE,
     MISSING_IMAGE,
@@ -50,6 +49,7 @@ from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the se
     check_threshold,
     uploaded_file,
 )
+from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model

@@ -15,8 +15,10 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from dwpose.datasets.ubody_video import summarize, video2image
-from dwpose.errors import EXIT_PARTIAL, EXIT_USER_ERROR
+from dwpose.datasets.ubody_video import VideoResult, summarize, video2image
+from dwpose.errors import EXIT_PARTIAL, guarded
+
+PROG = "video2image.py"
 
 
 def _positive_int(text: str) -> int:
@@ -28,8 +30,15 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
     return value
 
+
+def _print_failure(result: VideoResult) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"{PROG}: error: {result.video}: {result.error}", file=sys.stderr)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="video2image.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--root", default="data/UBody", help="UBody folder holding videos/ (default: data/UBody)"
     )
@@ -43,13 +52,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="parallel processes (default: cores, max 8)",
     )
     args = parser.parse_args(argv)
-    try:
-        results = video2image(args.root, fps=args.fps, workers=args.workers)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"video2image.py: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    print(summarize(results))
-    return EXIT_PARTIAL if any(r.error for r in results) else 0
+
+    def run() -> int:
+        results = video2image(args.root, fps=args.fps, workers=args.workers, on_failure=_print_failure)
+        print(summarize(results))
+        return EXIT_PARTIAL if any(r.error for r in results) else 0
+
+    return guarded(run, PROG)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from dwpose.errors import first_line
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # (import name, shown name, required): required packages must import for exit status 0
 PACKAGES: Tuple[Tuple[str, str, bool], ...] = (
@@ -63,8 +65,7 @@ class Report:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
+    return first_line(exc)[:160]
 
 
 def _version(name: str, shown: str, module: object) -> str:

@@ -1,4 +1,4 @@
-"""Files on disk: atomic writes that honour the umask, and one check for "is this a file".
+"""Files on disk: atomic writes that honour the umask, reading JSON, and one check for "is this a file".
 
 Every result, checkpoint, table and annotation the project writes goes through :func:`atomic_path`:
 the content is written to a hidden temporary file in the destination folder, flushed to disk and
@@ -7,18 +7,31 @@ never half of one. The temporary file is created with mode ``0o666`` and the ker
 (and a default ACL, if the folder has one), exactly as for a plain ``open(path, "w")``: under umask
 022 the result is ``-rw-r--r--`` (``tempfile.mkstemp`` would make it ``-rw-------``).
 
-Standard library only: the ONNX-only ``dwpose predict`` imports it without torch.
+Writers: :func:`atomic_path` (any writer that wants a file name), :func:`atomic_open`,
+:func:`atomic_write_bytes` / ``_text`` / ``_json``, :func:`atomic_write_image` and
+:class:`AtomicVideoWriter` (OpenCV, imported when called). Reading: :func:`read_json`, whose errors are
+one line (``FileNotFoundError`` / ``ValueError``) for every caller.
+
+Standard library only at import (OpenCV is imported by the image and video writers when they run):
+the ONNX-only ``dwpose predict`` imports it without torch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Any, Iterator, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
+
+# File name extensions (lower case) that ``dwpose predict`` and the UBody tools treat as videos / images.
+VIDEO_EXTENSIONS: Tuple[str, ...] = (
+    ".mp4", ".avi", ".mkv", ".mov", ".webm", ".flv", ".m4v", ".mpg", ".mpeg", ".wmv",
+)  # fmt: skip
+IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def require_file(path: PathLike, what: str = "file") -> Path:
@@ -134,3 +147,70 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
     with atomic_open(path, "w") as f:
         f.write(text)
     return Path(path)
+
+
+def atomic_write_json(path: PathLike, obj: Any, **dumps_kwargs: Any) -> Path:
+    """Dump ``obj`` as JSON (``json.dumps(obj, **dumps_kwargs)``, UTF-8) to ``path`` atomically."""
+    return atomic_write_bytes(path, json.dumps(obj, **dumps_kwargs).encode("utf-8"))
+
+
+def read_json(path: PathLike, what: str = "JSON file") -> Any:
+    """Load a JSON file.
+
+    Raises:
+        FileNotFoundError / IsADirectoryError: see :func:`require_file` ("``what`` PATH does not exist").
+        ValueError: broken JSON, in one line ("``what`` PATH is not valid JSON (...)").
+    """
+    from dwpose.errors import first_line
+
+    require_file(path, what)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {path} is not valid JSON ({first_line(exc)})") from exc
+
+
+def atomic_write_image(path: PathLike, image: Any, params: Tuple[int, ...] = ()) -> Path:
+    """Encode a BGR uint8 ``(H, W, 3)`` image by the extension of ``path`` (OpenCV) and write it atomically.
+
+    Args:
+        params: OpenCV encoder flags, e.g. ``(cv2.IMWRITE_JPEG_QUALITY, 95)``.
+    """
+    import cv2
+
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix or ".png", image, list(params))
+    if not ok:
+        raise ValueError(f"cannot encode an image as {path.suffix!r} for {path}")
+    return atomic_write_bytes(path, encoded.tobytes())
+
+
+class AtomicVideoWriter:
+    """``cv2.VideoWriter`` (mp4v) into a temporary file beside ``path``, renamed into place on ``close()``.
+
+    Example:
+        >>> writer = AtomicVideoWriter(Path("out/clip_pose.mp4"), 30.0, (640, 480))  # doctest: +SKIP
+        >>> writer.write(frame); writer.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, path: PathLike, fps: float, size: Tuple[int, int]) -> None:
+        import cv2
+
+        self.path = path = Path(path)
+        self._target = atomic_path(path, suffix=path.suffix)  # OpenCV picks the container by extension
+        tmp = self._target.__enter__()
+        self.writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self.writer.isOpened():
+            error = ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
+            self._target.__exit__(ValueError, error, None)  # removes the temporary file
+            raise error
+
+    def write(self, frame: Any) -> None:
+        """Append one BGR uint8 ``(H, W, 3)`` frame of the size given at construction."""
+        self.writer.write(frame)
+
+    def close(self) -> None:
+        """Finish the file and move it into place (also after an interruption: the frames so far)."""
+        self.writer.release()
+        self._target.__exit__(None, None, None)

@@ -106,13 +106,13 @@ def _overlay(tmp_path, _):
 
 
 def _coco_json(tmp_path, _):
-    from dwpose.inference.writers import atomic_write_json
+    from dwpose.fileio import atomic_write_json
 
     return [atomic_write_json(tmp_path / "results_coco_wholebody.json", [])]
 
 
 def _video(tmp_path, _):
-    from dwpose.inference.runner import AtomicVideoWriter
+    from dwpose.fileio import AtomicVideoWriter
 
     writer = AtomicVideoWriter(tmp_path / "clip_pose.mp4", 10.0, (32, 32))
     for _ in range(3):
@@ -181,9 +181,10 @@ def _add_cat(tmp_path, _):
 def _onnx(tmp_path, request):
     pytest.importorskip("onnx")
     tiny = request.getfixturevalue("tiny_model")
-    from dwpose.export.onnx import export_onnx
+    from dwpose.export.onnx import export_model
+    from dwpose.inference.torch_pose import TorchPoseModel
 
-    return [export_onnx(tiny.config, tiny.checkpoint, tmp_path / "m.onnx")]
+    return [export_model(TorchPoseModel(tiny.config, tiny.checkpoint), tmp_path / "m.onnx")]
 
 
 WRITERS = {"npz": _npz, "openpose_json": _openpose_json, "overlay": _overlay, "coco_json": _coco_json,

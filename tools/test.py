@@ -2,29 +2,23 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...] [--trust-checkpoint]
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
+
+The logic is :mod:`dwpose.engine.test` (also ``python -m dwpose.engine.test``).
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dwpose.engine.launch import DictAction, add_trust_argument, main_entry  # noqa: E402
+from dwpose.engine import test as _test  # noqa: E402
+
+PROG = "tools/test.py"
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="tools/test.py", description=__doc__.splitlines()[0])
-    p.add_argument("config", help="config file")
-    p.add_argument("checkpoint", help="pose checkpoint (a distiller checkpoint: run pth_transfer.py first)")
-    p.add_argument("--work-dir", help="where logs and the AP/AR tables go (default work_dirs/<config>)")
-    p.add_argument("--cfg-options", nargs="+", action=DictAction, metavar="KEY=VALUE",
-                   help="override config entries, e.g. data_root=/data/")
-    p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    p.add_argument("--local_rank", "--local-rank", type=int, default=0)
-    add_trust_argument(p)
-    return p.parse_args(argv)
+def main(argv=None) -> int:
+    return _test.main(argv, PROG)
 
 
 if __name__ == "__main__":
-    sys.exit(main_entry("test", None, parse_args))
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """One upload through ``dwpose predict``'s own code, and what the page shows of it. No Gradio here.
 
-:func:`analyse` hands a picture to :func:`~dwpose.inference.runner.predict_image` and a video to
-:func:`~dwpose.inference.runner.predict_video` (the functions behind ``dwpose predict``), so the page
+:func:`analyse` hands a picture to :func:`~dwpose.inference.predict_io.predict_image` and a video to
+:func:`~dwpose.inference.predict_io.predict_video` (the functions behind ``dwpose predict``), so the page
 writes the very files the command writes (``<stem>.npz`` in the Cog schema, OpenPose ``<stem>.json``,
 the drawing ``<stem>.png`` / ``<stem>_pose.mp4``), then adds what a page needs: a per-person table,
 zips of a video's per-frame files, and a WebM copy of the overlay video that browsers play (OpenCV
@@ -26,7 +26,7 @@ from dwpose.errors import user_error_message
 from dwpose.inference.draw import DEFAULT_PARTS
 from dwpose.inference.formats import BODY, FACE, FEET, LEFT_HAND, RIGHT_HAND
 from dwpose.inference.pipeline import TopDownPipeline
-from dwpose.inference.runner import TRACKS, PredictOptions, predict_image, predict_video
+from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_image, predict_video
 from dwpose.inference.sources import VIDEO_EXTS, native_stderr_muted
 from dwpose.inference.tracking import TrackerConfig
 from dwpose.inference.video import FramePoses, VideoOptions

@@ -42,6 +42,7 @@ from dwpose.datasets._synthetic_draw import (
     sample_figure,
 )
 from dwpose.fileio import current_umask
+from dwpose.keypoints import PART_FIELDS, PART_SLICES, person_category
 
 GENERATOR_VERSION = 2  # bump whenever the pictures or the annotations change (invalidates stamps)
 STAMP_NAME = ".dwpose-demo-data.json"
@@ -49,38 +50,6 @@ JPEG_QUALITY = 95
 SPLITS = ("train", "val")
 OCCLUDER_P = 0.3
 TRUNCATE_P = 0.15
-
-BODY_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-    "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
-SKELETON = (
-    [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
-    [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7],
-)  # fmt: skip
-PERSON_CATEGORY = {
-    "supercategory": "person",
-    "id": 1,
-    "name": "person",
-    "keypoints": list(BODY_NAMES),
-    "skeleton": [list(s) for s in SKELETON],
-}
-# COCO-WholeBody annotation fields and their slices of the 133 keypoints.
-PARTS = {
-    "keypoints": (0, 17),
-    "foot_kpts": (17, 23),
-    "face_kpts": (23, 91),
-    "lefthand_kpts": (91, 112),
-    "righthand_kpts": (112, 133),
-}
-PART_FLAGS = {
-    "foot_kpts": "foot",
-    "face_kpts": "face",
-    "lefthand_kpts": "lefthand",
-    "righthand_kpts": "righthand",
-}
-
 
 def _place(fig: Figure, rng: np.random.Generator, width: int, height: int) -> Figure:
     """Scale the canonical figure to 55-90% of the image height and position it; sometimes cut it off."""
@@ -155,14 +124,15 @@ def build_annotation(
         "segmentation": [_box_polygon(bbox)],  # mmpose reads the field; a box is all there is
         "num_keypoints": int(labelled[:17].sum()),
     }
-    for field, (a, b) in PARTS.items():
-        flat = np.concatenate([pts[a:b], vis[a:b, None]], 1).reshape(-1)
+    for part, field in PART_FIELDS.items():
+        s = PART_SLICES[part]
+        flat = np.concatenate([pts[s], vis[s, None]], 1).reshape(-1)
         ann[field] = [round(float(v), 2) for v in flat]
-        if field in PART_FLAGS:
-            ann[f"{PART_FLAGS[field]}_valid"] = bool(labelled[a:b].any())
+        if part != "body":
+            ann[f"{part}_valid"] = bool(labelled[s].any())
     for part in ("face", "lefthand", "righthand"):
-        a, b = PARTS[f"{part}_kpts"]
-        ann[f"{part}_box"] = _xywh(pts[a:b][labelled[a:b]])
+        s = PART_SLICES[part]
+        ann[f"{part}_box"] = _xywh(pts[s][labelled[s]])
     return ann
 
 
@@ -217,7 +187,7 @@ def _write_split(tmp: Path, split: str, count: int, seed: int, image_size: tuple
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": [PERSON_CATEGORY],
+        "categories": [person_category()],
     }
     ann_file = tmp / "annotations" / f"demo_wholebody_{split}.json"
     ann_file.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""UBody preparation: the scene list, the COCO person category (``add_cat.py``) and JSON helpers.
+"""UBody preparation: the scene list and adding the COCO person category (``add_cat.py``).
 
 UBody layout (``--root``, default ``data/UBody``)::
 
@@ -14,41 +14,17 @@ Only numpy and the standard library here: these tools run without torch or mm*.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
-from dwpose.fileio import atomic_open, require_file
+from dwpose.fileio import atomic_write_json, read_json
+from dwpose.keypoints import person_category
 
 UBODY_SCENES: Tuple[str, ...] = (
     "Magic_show", "Entertainment", "ConductMusic", "Online_class", "TalkShow", "Speech", "Fitness",
     "Interview", "Olympic", "TVShow", "Singing", "SignLanguage", "Movie", "LiveVlog", "VideoConference",
 )  # fmt: skip
-
-COCO_BODY_KEYPOINTS: Tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-    "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
-# COCO's 19 limbs, 1-based keypoint indices as in person_keypoints_*.json.
-COCO_BODY_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
-    (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)  # fmt: skip
-
-
-def person_category() -> Dict[str, Any]:
-    """A fresh copy of the COCO ``person`` category (id 1, 17 keypoint names, 19-link skeleton)."""
-    return {
-        "supercategory": "person",
-        "id": 1,
-        "name": "person",
-        "keypoints": list(COCO_BODY_KEYPOINTS),
-        "skeleton": [list(link) for link in COCO_BODY_SKELETON],
-    }
-
 
 def check_coco_style(data: Any, source: str) -> None:
     """Raise ``ValueError`` unless ``data`` is a COCO-style dict with ``images`` and ``annotations`` lists."""
@@ -97,7 +73,7 @@ def add_person_category_to_file(path: str | os.PathLike) -> str:
     check_coco_style(data, str(path))
     data["categories"], change = with_person_category(data.get("categories"))
     if change:
-        write_json_atomic(path, data)
+        atomic_write_json(path, data)
     return change
 
 
@@ -114,39 +90,22 @@ def find_scene_annotations(
     return found
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Load JSON; a missing file is ``FileNotFoundError``, broken JSON a one-line ``ValueError``."""
-    require_file(path, "JSON file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from exc
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to ``path`` atomically (temporary file + rename, mode from the umask)."""
-    with atomic_open(path, "w") as f:
-        json.dump(data, f)
-
-
 def add_person_category_to_scenes(
     root: str | os.PathLike, file_name: str = "keypoint_annotation.json"
-) -> int:
-    """``add_cat.py``: run :func:`add_person_category_to_file` on every scene, printing one line per file.
+) -> Iterator[Tuple[Path, str, Optional[ValueError]]]:
+    """``add_cat.py``: run :func:`add_person_category_to_file` on every scene.
 
-    A file that is not COCO-style JSON is refused with one ``error:`` line on stderr; the others go on.
+    A file that is not COCO-style JSON is left untouched and reported; the others go on.
 
-    Returns:
-        The number of refused files (0 when all went well).
+    Yields:
+        ``(path, what changed, None)`` per done file (empty text: unchanged), ``(path, "", error)`` per
+        refused one.
+
+    Raises:
+        FileNotFoundError: no ``<root>/annotations/<scene>/<file_name>`` (before anything is done).
     """
-    refused = 0
     for path in find_scene_annotations(root, file_name):
         try:
-            change = add_person_category_to_file(path)
+            yield path, add_person_category_to_file(path), None
         except ValueError as exc:
-            print(f"add_cat.py: error: {exc}", file=sys.stderr)
-            refused += 1
-            continue
-        print(f"{path}: {change}" if change else f"{path}: already has the person category, unchanged")
-    return refused
+            yield path, "", exc

@@ -24,14 +24,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from dwpose.datasets.ubody import (
-    check_coco_style,
-    find_scene_annotations,
-    read_json,
-    with_person_category,
-    write_json_atomic,
-)
-from dwpose.datasets.ubody_video import VIDEO_EXTENSIONS
+from dwpose.datasets.ubody import check_coco_style, find_scene_annotations, with_person_category
+from dwpose.fileio import VIDEO_EXTENSIONS, atomic_write_json, read_json
 
 SPLIT_LISTS: Dict[str, str] = {"intra": "intra_scene_test_list.npy", "inter": "inter_scene_test_list.npy"}
 
@@ -174,8 +168,8 @@ def split_ubody(
         check_coco_style(data, str(ann_path))
         splits, stats = split_scene(data, scene, test_videos, frames)
         for split, coco in splits.items():
-            write_json_atomic(ann_path.parent / f"{split}_annotations.json", coco)
+            atomic_write_json(ann_path.parent / f"{split}_annotations.json", coco)
         val_parts.append(splits["val"])
         summary.append(stats)
-    write_json_atomic(root / "annotations" / "val_annotations.json", merge_renumbered(val_parts))
+    atomic_write_json(root / "annotations" / "val_annotations.json", merge_renumbered(val_parts))
     return summary

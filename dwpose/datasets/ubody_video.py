@@ -21,20 +21,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-VIDEO_EXTENSIONS: Tuple[str, ...] = (
-    ".mp4",
-    ".avi",
-    ".mkv",
-    ".mov",
-    ".webm",
-    ".flv",
-    ".m4v",
-    ".mpg",
-    ".mpeg",
-    ".wmv",
-)
+from dwpose.fileio import VIDEO_EXTENSIONS
+
 DONE_MARKER = ".video2image.json"
 _FRAME_NAME = re.compile(r"^\d{6}\.png$")
 
@@ -193,28 +183,34 @@ def run_conversion(jobs: Sequence[VideoJob], fps: float = 30.0, workers: int = 1
 
 
 def video2image(
-    root: str | os.PathLike = "data/UBody", fps: float = 30.0, workers: int = 1
+    root: str | os.PathLike = "data/UBody",
+    fps: float = 30.0,
+    workers: int = 1,
+    on_failure: Optional[Callable[[VideoResult], None]] = None,
 ) -> List[VideoResult]:
-    """Convert every video under ``<root>/videos`` with a tqdm bar; print one error line per failure.
+    """Convert every video under ``<root>/videos`` with a tqdm bar.
+
+    Args:
+        on_failure: called with each failed result (a clash or an unreadable video) as it happens; it
+            may print with ``tqdm.write`` (the bar is then redrawn below the line).
 
     Returns:
         One result per video found (converted, skipped or failed).
     """
-    import sys
-
     from tqdm import tqdm
 
     if not fps > 0:
         raise ValueError(f"--fps must be positive, got {fps}")
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
+    report = on_failure or (lambda result: None)
     jobs, results = plan_jobs(Path(root))
     for clash in results:
-        print(f"video2image: error: {clash.video}: {clash.error}", file=sys.stderr)
+        report(clash)
     with tqdm(total=len(jobs), desc="videos", unit="video") as bar:
         for result in run_conversion(jobs, fps, workers):
             if result.error:
-                bar.write(f"video2image: error: {result.video}: {result.error}", file=sys.stderr)
+                report(result)
             results.append(result)
             bar.update()
     return results

@@ -6,7 +6,7 @@ Modules (imported on demand; this package itself stays free of torch and mm* imp
 - :mod:`dwpose.distiller.model`: ``TwoStageDistiller`` (registered in mmpose's MODELS by
   ``dwpose.plugin``).
 - :mod:`dwpose.distiller.hooks`: ``FrozenTeacherEMAHook`` (mmpose's HOOKS).
-- :mod:`dwpose.distiller.submodels`: config loading, strict teacher loading, BatchNorm folding.
-- :mod:`dwpose.distiller.checkpoint_io`: weights-only reading of any MMEngine checkpoint.
+- :mod:`dwpose.distiller.build`: teacher and student built from their configs, strict teacher loading.
+- :mod:`dwpose.distiller.frozen`: the frozen teacher's BatchNorm-folded fast copy and its cache.
 - :mod:`dwpose.distiller.transfer`: distiller checkpoint -> plain checkpoint (``pth_transfer.py``).
 """

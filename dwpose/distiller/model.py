@@ -35,14 +35,11 @@ from mmpose.utils.tensor_utils import to_numpy
 from torch import Tensor, nn
 
 from dwpose.distiller import hooks as _hooks  # noqa: F401  registers FrozenTeacherEMAHook
+from dwpose.distiller.build import build_pose_model, load_weights_strict
+from dwpose.distiller.frozen import FastFrozenCopy
 from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
-from dwpose.distiller.submodels import (
-    FastFrozenCopy,
-    build_pose_model,
-    load_model_config,
-    load_weights_strict,
-)
 from dwpose.engine.amp import cpu_has_native_bf16
+from dwpose.engine.config import load_model_config
 
 Feats = Tuple[Tensor, ...]
 Logits = Tuple[Tensor, Tensor]

@@ -40,6 +40,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
+from dwpose.errors import first_line
 from dwpose.fileio import atomic_open, require_file
 
 TRUST_HINT = "if you trust where the file came from, rerun with --trust-checkpoint"
@@ -139,8 +140,7 @@ def _read_error(path: Path, exc: BaseException) -> str:
     found = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
     if found:
         return f"cannot read checkpoint {path}: {found.group(1).strip()}; {TRUST_HINT}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return f"cannot read checkpoint {path} (truncated or not a torch checkpoint): {first}"
+    return f"cannot read checkpoint {path} (truncated or not a torch checkpoint): {first_line(exc)}"
 
 
 def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,

@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Any
+from typing import Any, Tuple
 
 import torch
+from mmengine.model.utils import revert_sync_batchnorm
+
+
+def revert_sync_bn_without_cuda(model: torch.nn.Module) -> Tuple[torch.nn.Module, list[str]]:
+    """Without CUDA, ``model`` with every SyncBN layer turned into plain BatchNorm (MMEngine's
+    ``revert_sync_batchnorm``: same weights and statistics); returns it and the log lines."""
+    if torch.cuda.is_available():
+        return model, []
+    if not any(isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules()):
+        return model, []
+    return revert_sync_batchnorm(model), ["no CUDA device: using BatchNorm instead of SyncBN"]
 
 
 def replace_norm_type(node: Any, old: str, new: str) -> int:
-    """Replace ``norm_cfg.type == old`` by ``new`` everywhere in a nested config; returns the count."""
+    """Replace ``norm_cfg.type == old`` by ``new`` everywhere in a nested config; returns the count.
+
+    Kept only for ``dwpose/demo.py`` until it builds its model and calls MMEngine's
+    ``revert_sync_batchnorm`` instead (as everything else does); then this goes.
+    """
     count = 0
     if isinstance(node, dict):
         for key, value in node.items():
@@ -30,13 +45,13 @@ def replace_norm_type(node: Any, old: str, new: str) -> int:
 
 
 def adapt_to_device(cfg: Any, launcher: str) -> list[str]:
-    """Adapt ``cfg`` in place to the hardware; returns the log lines describing what changed."""
+    """Adapt ``cfg`` in place to the hardware (process group, DDP wrapper); returns the log lines.
+
+    SyncBN layers are turned into BatchNorm on the built model (:func:`revert_sync_bn_without_cuda`).
+    """
     if torch.cuda.is_available():
         return []
     notes = []
-    n = replace_norm_type(cfg.get("model", {}), "SyncBN", "BN")
-    if n:
-        notes.append("no CUDA device: using BatchNorm instead of SyncBN")
     if cfg.get("env_cfg", {}).get("dist_cfg", {}).get("backend") != "gloo":
         cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
         notes.append("no CUDA device: distributed backend is gloo")

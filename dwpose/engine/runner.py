@@ -27,7 +27,7 @@ from mmengine.runner import Runner
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  (weights_only allow-list)
 from dwpose.engine import rng_state as _rng_state  # noqa: F401  (RandomStateHook)
 from dwpose.engine.data_seeding import workers_die_with_parent
-from dwpose.engine.device import adapt_to_device
+from dwpose.engine.device import adapt_to_device, revert_sync_bn_without_cuda
 from dwpose.engine.loops import ExactEpochTrainLoop
 from dwpose.engine.schedule import apply_schedule
 from dwpose.fileio import atomic_path
@@ -51,6 +51,13 @@ class DWPoseRunner(Runner):
         for note in notes:
             print_log(note, logger="current")
         return runner
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        """Without CUDA, SyncBN becomes BatchNorm (also under a CPU process group), then MMEngine wraps."""
+        model, notes = revert_sync_bn_without_cuda(model)
+        for note in notes:
+            print_log(note, logger="current")
+        return super().wrap_model(model_wrapper_cfg, model)
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):

@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Optional, Sequence
 
-from dwpose.errors import EXIT_USER_ERROR
+from dwpose.errors import EXIT_USER_ERROR, guarded
 
 # Exit codes of the workers torchrun stops after the first failure.
 _STOPPED = {-int(signal.SIGTERM), -int(signal.SIGKILL)}
@@ -37,13 +37,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     logging.getLogger("torch.distributed.elastic.multiprocessing.api").addFilter(_DropUserErrorReport())
     args = torchrun.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        torchrun.run(args)
-    except ChildFailedError as exc:
-        if is_user_error({failure.exitcode for failure in exc.failures.values()}):
-            return EXIT_USER_ERROR
-        raise
-    return 0
+
+    def run() -> int:
+        try:
+            torchrun.run(args)
+        except ChildFailedError as exc:
+            if is_user_error({failure.exitcode for failure in exc.failures.values()}):
+                return EXIT_USER_ERROR
+            raise
+        return 0
+
+    return guarded(run, prog="torchrun")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from dwpose.evaluation.report import KEY_PARTS, format_table
+from dwpose.evaluation.report import format_table
+from dwpose.keypoints import REPORTED_PARTS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ap_ar(scores: dict) -> dict:
-    return {part: {"AP": scores[part]["AP"], "AR": scores[part]["AR"]} for part in KEY_PARTS}
+    return {part: {"AP": scores[part]["AP"], "AR": scores[part]["AR"]} for part in REPORTED_PARTS}

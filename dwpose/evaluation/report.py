@@ -1,6 +1,6 @@
 """The DWPose README table (Body / Foot / Face / Hand / Whole, AP and AR) from metrics, printed and saved.
 
-Light on purpose (standard library only), so ``tools/test.py`` and inference users can import it.
+Light on purpose (standard library and numpy only), so ``tools/test.py`` and inference users can import it.
 
 Example::
 
@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, Optional
 
 from dwpose.fileio import atomic_write_text
+from dwpose.keypoints import REPORTED_PARTS
 
 PartScores = Dict[str, Dict[str, float]]  # part -> {"AP": x, "AR": y, ...}
 
@@ -28,8 +29,6 @@ COLUMNS: tuple = (
     ("Hand", "hand"),
     ("Whole", "wholebody"),
 )
-# Every part the metric reports (kept equal to dwpose.evaluation.wholebody.REPORTED_PARTS by a test).
-KEY_PARTS: tuple = ("body", "foot", "face", "lefthand", "righthand", "hand", "wholebody")
 OVERALL_ROW = "all"
 
 
@@ -56,7 +55,7 @@ def format_table(results: Mapping[str, Any], first_column: str = "Model") -> str
 
 
 def _is_part_scores(results: Mapping[str, Any]) -> bool:
-    return any(key in KEY_PARTS for key in results)
+    return any(key in REPORTED_PARTS for key in results)
 
 
 def _format_value(value: Optional[float]) -> str:
@@ -79,7 +78,7 @@ def metrics_to_rows(metrics: Mapping[str, Any]) -> Dict[str, PartScores]:
     rows: Dict[str, PartScores] = {}
     for key, value in metrics.items():
         parts = key.split("/")
-        if len(parts) < 2 or parts[-1] not in ("AP", "AR") or parts[-2] not in KEY_PARTS:
+        if len(parts) < 2 or parts[-1] not in ("AP", "AR") or parts[-2] not in REPORTED_PARTS:
             continue
         row = parts[-3] if len(parts) >= 4 and parts[-4] == "scene" else OVERALL_ROW
         rows.setdefault(row, {}).setdefault(parts[-2], {})[parts[-1]] = float(value)

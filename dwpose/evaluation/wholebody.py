@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,28 +31,20 @@ import numpy as np
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
-from dwpose.fileio import require_file
-from dwpose.keypoints import WHOLEBODY_SIGMAS  # noqa: F401  (re-exported; the sigmas live there)
+from dwpose.evaluation.report import PartScores
+from dwpose.fileio import read_json
+from dwpose.keypoints import (
+    NUM_KEYPOINTS,
+    PART_FIELDS,
+    PART_SIZES,
+    PART_SLICES,
+    REPORTED_PARTS,  # noqa: F401  (re-exported: what the metric reports)
+    WHOLEBODY_SIGMAS,
+)
 
-PartScores = Dict[str, Dict[str, float]]  # part -> stat name -> value
-
-# Part name -> field of a COCO-WholeBody annotation / result, in the order of the 133 keypoints.
-PART_FIELDS: Dict[str, str] = {
-    "body": "keypoints",
-    "foot": "foot_kpts",
-    "face": "face_kpts",
-    "lefthand": "lefthand_kpts",
-    "righthand": "righthand_kpts",
-}
-PART_SIZES: Dict[str, int] = {"body": 17, "foot": 6, "face": 68, "lefthand": 21, "righthand": 21}
-PARTS: tuple = (*PART_FIELDS, "wholebody")  # what COCOeval scores
-REPORTED_PARTS: tuple = (*PART_FIELDS, "hand", "wholebody")  # what the metric reports
-NUM_KEYPOINTS = 133
 # The 10 keypoint stats of COCOeval.summarize(), in its order (AP and AR are what the tables show).
 STATS_NAMES: tuple = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)",
                       "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")  # fmt: skip
-
-# WHOLEBODY_SIGMAS: the COCO-WholeBody v1.0 keypoint sigmas, from dwpose/keypoints.py (re-exported)
 
 
 @contextlib.contextmanager
@@ -66,10 +57,7 @@ def quiet() -> Iterator[None]:
 
 def part_slices() -> Dict[str, slice]:
     """Index ranges of each part in the 133 keypoints: body 0-16, foot 17-22, face 23-90, ..."""
-    bounds = np.cumsum([0, *PART_SIZES.values()])
-    slices = {part: slice(int(a), int(b)) for part, a, b in zip(PART_SIZES, bounds[:-1], bounds[1:])}
-    slices["wholebody"] = slice(0, NUM_KEYPOINTS)
-    return slices
+    return {**PART_SLICES, "wholebody": slice(0, NUM_KEYPOINTS)}
 
 
 def part_sigmas(sigmas: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
@@ -97,7 +85,7 @@ def load_gt(source: str | os.PathLike | Mapping[str, Any]) -> COCO:
     if isinstance(source, Mapping):
         data, name = copy.deepcopy(dict(source)), "ground truth"  # COCOeval writes into annotations
     else:
-        data, name = _read_json(source, "ground-truth file"), str(source)
+        data, name = read_json(source, "ground-truth file"), str(source)
     if not isinstance(data, dict) or not {"images", "annotations"} <= data.keys():
         raise ValueError(f"{name} is not a COCO-style annotation file (needs 'images' and 'annotations')")
     if not data.get("categories"):
@@ -118,19 +106,10 @@ def load_gt(source: str | os.PathLike | Mapping[str, Any]) -> COCO:
 
 def load_results(path: str | os.PathLike) -> List[dict]:
     """Read a results JSON: a list of ``{image_id, category_id, keypoints, score}`` dicts."""
-    results = _read_json(path, "results file")
+    results = read_json(path, "results file")
     if not isinstance(results, list):
         raise ValueError(f"results file {path} must hold a JSON list of detections")
     return results
-
-
-def _read_json(path: str | os.PathLike, what: str) -> Any:
-    require_file(path, what)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{what} {path} is not valid JSON ({exc})") from exc
 
 
 def to_part_format(results: Sequence[Mapping[str, Any]], known_img_ids: Optional[set] = None) -> List[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Tuple
 
 import numpy as np
 
@@ -106,27 +106,6 @@ def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -
             output.type.tensor_type.shape.dim[axis].dim_value = size
     onnx.checker.check_model(model_proto)
     return atomic_write_bytes(out, model_proto.SerializeToString())
-
-
-def export_onnx(
-    config: str | Path,
-    checkpoint: Optional[str | Path],
-    out: str | Path,
-    input_size: Optional[Tuple[int, int]] = None,
-    opset: int = 17,
-    trust: Optional[bool] = None,
-) -> Path:
-    """Build the model of ``config``, load ``checkpoint`` (strictly) and export it to ``out``.
-
-    ``checkpoint`` is read by :mod:`dwpose.engine.checkpoint`; ``trust=True`` unpickles it without
-    restriction (only for files from a trusted source).
-
-    Example:
-        >>> export_onnx("rtmpose-t.py", "rtmpose-t.pth", "rtmpose-t.onnx")  # doctest: +SKIP
-    """
-    from dwpose.inference.torch_pose import TorchPoseModel
-
-    return export_model(TorchPoseModel(config, checkpoint, "cpu", input_size, trust), out, opset)
 
 
 def parity(

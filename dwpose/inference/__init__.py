@@ -6,7 +6,7 @@ torch and the mm* packages are imported only for a config + checkpoint model.
 Example::
 
     import cv2
-    from dwpose.inference.boxes import load_detector
+    from dwpose.inference.detectors import load_detector
     from dwpose.inference.pipeline import TopDownPipeline
     from dwpose.inference.pose_models import load_pose_model
 
@@ -15,7 +15,8 @@ Example::
     result.keypoints, result.scores         # (N, 133, 2) image pixels, (N, 133)
 
 Modules: ``geometry`` (box -> crop affine), ``simcc`` (decoding), ``formats`` (COCO-133 -> OpenPose-18,
-Cog / OpenPose / COCO records), ``detectors`` (ONNX person detectors), ``boxes`` (user boxes, mmdet),
-``pose_models`` / ``torch_pose`` (pose models), ``pipeline``, ``writers``, ``draw``, ``sources``
-(inputs), ``runner`` and ``cli`` (``dwpose predict``).
+Cog / OpenPose / COCO records), ``detectors`` (person detectors: ONNX, mmdet), ``boxes`` (user boxes),
+``pose_protocol`` (the ``PoseModel`` interface), ``pose_models`` / ``torch_pose`` (ONNX / mmpose pose
+models), ``pipeline``, ``writers``, ``draw``, ``sources`` (inputs), ``predict_io`` (what ``dwpose
+predict`` reads and writes) and ``cli`` (``dwpose predict``).
 """

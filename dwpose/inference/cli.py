@@ -17,11 +17,18 @@ import sys
 from pathlib import Path
 
 from dwpose.errors import EXIT_PARTIAL
-from dwpose.inference.boxes import BOXES_HELP, load_boxes, load_detector
+from dwpose.inference.boxes import BOXES_HELP, load_boxes
+from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
-from dwpose.inference.runner import COCO_RESULTS, PredictOptions, predict_folder, predict_image, predict_video
+from dwpose.inference.predict_io import (
+    COCO_RESULTS,
+    PredictOptions,
+    predict_folder,
+    predict_image,
+    predict_video,
+)
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
 from dwpose.inference.sources import classify_input, silence_opencv_logging
 from dwpose.inference.video import _positive_int, _unit_float, add_video_arguments, video_options

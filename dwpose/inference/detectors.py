@@ -1,6 +1,7 @@
-"""Person detectors: ONNX files in either common layout, read without torch.
+"""Person detectors: ONNX files in either common layout (read without torch), or an mmdet config +
+checkpoint (:class:`MMDetDetector`, imports torch / mmdet when built); :func:`load_detector` picks one.
 
-Both detectors take a BGR uint8 ``(H, W, 3)`` image and return ``(M, 5)`` float32 boxes
+Every detector takes a BGR uint8 ``(H, W, 3)`` image and return ``(M, 5)`` float32 boxes
 ``x1, y1, x2, y2, score`` in image pixels, persons only, best first.
 
 Layouts, told apart by the model outputs (:func:`detect_layout`):
@@ -16,12 +17,15 @@ Layouts, told apart by the model outputs (:func:`detect_layout`):
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
+from dwpose.errors import first_line
+from dwpose.fileio import require_file
 from dwpose.inference.preprocess import to_blob
 from dwpose.inference.runtime import create_session
 
@@ -38,27 +42,22 @@ END2END_DEFAULTS = {
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression.
+    """Greedy non-maximum suppression (OpenCV's ``cv2.dnn.NMSBoxes``; the light install has no torchvision).
 
     Args:
-        boxes: ``(M, 4)`` ``x1, y1, x2, y2``; ``scores``: ``(M,)``.
+        boxes: ``(M, 4)`` ``x1, y1, x2, y2``; ``scores``: ``(M,)``, positive (OpenCV drops boxes
+            scoring 0 or less; the detectors call it on boxes above their score threshold).
         iou_threshold: a box overlapping a kept, better box by more than this is dropped.
 
     Returns:
-        Indices of the kept boxes, best score first.
+        Indices of the kept boxes, best score first (ties: the earlier box first).
     """
-    order = np.argsort(-scores, kind="stable")
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    keep = []
-    while order.size:
-        i, rest = order[0], order[1:]
-        keep.append(i)
-        xy1 = np.maximum(boxes[i, :2], boxes[rest, :2])
-        xy2 = np.minimum(boxes[i, 2:4], boxes[rest, 2:4])
-        inter = np.prod(np.clip(xy2 - xy1, 0, None), axis=1)
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    boxes = np.asarray(boxes, dtype=np.float64)
+    xywh = np.concatenate([boxes[:, :2], np.clip(boxes[:, 2:4] - boxes[:, :2], 0, None)], axis=1)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), np.asarray(scores, np.float32).tolist(), 0.0, iou_threshold)
+    return np.asarray(keep, dtype=np.int64).reshape(-1)
 
 
 def letterbox(image: np.ndarray, size: Tuple[int, int], pad_value: float = 114.0) -> Tuple[np.ndarray, float]:
@@ -193,3 +192,49 @@ def load_onnx_detector(
     if layout == "yolox":
         return YoloxOnnxDetector(session, score_threshold, nms_threshold)
     return End2EndOnnxDetector(session, read_mmdeploy_pipeline(path), score_threshold)
+
+
+class MMDetDetector:
+    """An mmdet config + checkpoint (lazy torch / mmdet import); keeps class 0 (person) above a threshold."""
+
+    def __init__(
+        self, config: str, checkpoint: str, device: str = "cpu", score_threshold: float = 0.3
+    ) -> None:
+        for f, what in ((config, "detector config"), (checkpoint, "detector checkpoint")):
+            require_file(f, what)
+        from mmdet.apis import init_detector
+
+        from dwpose.engine.config import read_config
+        from dwpose.inference.torch_pose import load_weights
+
+        cfg = read_config(config, "detector config")
+        try:
+            cfg.model.get("backbone", {})["init_cfg"] = None  # never download pretrained weights
+            with warnings.catch_warnings():  # "checkpoint is None, use COCO classes": it is loaded below
+                warnings.simplefilter("ignore")
+                self.model = init_detector(cfg, None, device=device)
+        except Exception as exc:  # bad config: unknown types, missing fields
+            raise ValueError(f"cannot build a detector from {config}: {first_line(exc)}") from exc
+        load_weights(self.model, checkpoint, f"detector config {config}")
+        self.score_threshold = score_threshold
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """BGR uint8 ``(H, W, 3)`` -> ``(M, 5)`` person boxes, best first."""
+        from mmdet.apis import inference_detector
+
+        pred = inference_detector(self.model, image).pred_instances.cpu().numpy()
+        keep = (pred.labels == 0) & (pred.scores > self.score_threshold)
+        boxes = np.concatenate([pred.bboxes[keep], pred.scores[keep, None]], axis=1).astype(np.float32)
+        return boxes[np.argsort(-boxes[:, 4], kind="stable")]
+
+
+def load_detector(
+    spec: Sequence[str], device: str = "cpu", score_threshold: float = 0.3
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A detector from ``[DET.onnx]`` (either layout) or ``[CONFIG, CHECKPOINT]`` (mmdet)."""
+    spec = [str(s) for s in spec]
+    if len(spec) == 1 and spec[0].lower().endswith(".onnx"):
+        return load_onnx_detector(spec[0], device, score_threshold)
+    if len(spec) == 2:
+        return MMDetDetector(spec[0], spec[1], device, score_threshold)
+    raise ValueError(f"--det takes DETECTOR.onnx or CONFIG CHECKPOINT, got {' '.join(spec) or 'nothing'}")

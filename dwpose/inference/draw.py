@@ -8,12 +8,13 @@ from typing import Collection, List, Tuple
 import cv2
 import numpy as np
 
-from dwpose.inference.formats import FACE, LEFT_HAND, RIGHT_HAND, coco133_to_openpose18
+from dwpose.inference.formats import coco133_to_openpose18
+from dwpose.keypoints import FACE, LEFT_HAND, RIGHT_HAND
 
 PARTS: Tuple[str, ...] = ("body", "feet", "face", "hands")
 DEFAULT_PARTS: Tuple[str, ...] = ("body", "face", "hands")  # ControlNet's DWPose drawing (no feet)
 
-# OpenPose-18 limbs (0-based slots of formats.OPENPOSE18_FROM_COCO), ControlNet's order and colours.
+# OpenPose-18 limbs (0-based slots of keypoints.OPENPOSE18_FROM_COCO), ControlNet's order and colours.
 BODY_LIMBS: Tuple[Tuple[int, int], ...] = (
     (1, 2),
     (1, 5),

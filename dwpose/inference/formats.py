@@ -1,6 +1,6 @@
 """Keypoint formats: COCO-WholeBody 133 -> OpenPose-18 body, the Cog ``.npz`` person dict, OpenPose JSON.
 
-COCO-WholeBody index ranges: body 0-16, feet 17-22, face 23-90, left hand 91-111, right hand 112-132.
+The part ranges and the OpenPose-18 slots come from :mod:`dwpose.keypoints`.
 """
 
 from __future__ import annotations
@@ -9,19 +9,17 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-NUM_KEYPOINTS = 133
-BODY = slice(0, 17)
-FEET = slice(17, 23)
-FACE = slice(23, 91)
-LEFT_HAND = slice(91, 112)
-RIGHT_HAND = slice(112, 133)
-
-# OpenPose-18 slot -> COCO-17 index (-1 = neck, the mean of both shoulders).
-# 0 nose, 1 neck, 2 R-shoulder, 3 R-elbow, 4 R-wrist, 5 L-shoulder, 6 L-elbow, 7 L-wrist, 8 R-hip,
-# 9 R-knee, 10 R-ankle, 11 L-hip, 12 L-knee, 13 L-ankle, 14 R-eye, 15 L-eye, 16 R-ear, 17 L-ear.
-OPENPOSE18_FROM_COCO = (0, -1, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
-NECK = 1
-L_SHOULDER, R_SHOULDER = 5, 6
+from dwpose.keypoints import (
+    COCO_L_SHOULDER,
+    COCO_R_SHOULDER,
+    FACE,
+    FEET,
+    LEFT_HAND,
+    OPENPOSE18_FROM_COCO,
+    OPENPOSE18_NECK,
+    PERSON_CATEGORY_ID,
+    RIGHT_HAND,
+)
 
 
 def coco133_to_openpose18(keypoints: np.ndarray, scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -40,8 +38,8 @@ def coco133_to_openpose18(keypoints: np.ndarray, scores: np.ndarray) -> Tuple[np
     index = np.array(OPENPOSE18_FROM_COCO)
     body = keypoints[:, np.maximum(index, 0)].copy()
     body_scores = scores[:, np.maximum(index, 0)].copy()
-    body[:, NECK] = (keypoints[:, L_SHOULDER] + keypoints[:, R_SHOULDER]) * 0.5
-    body_scores[:, NECK] = np.minimum(scores[:, L_SHOULDER], scores[:, R_SHOULDER])
+    body[:, OPENPOSE18_NECK] = (keypoints[:, COCO_L_SHOULDER] + keypoints[:, COCO_R_SHOULDER]) * 0.5
+    body_scores[:, OPENPOSE18_NECK] = np.minimum(scores[:, COCO_L_SHOULDER], scores[:, COCO_R_SHOULDER])
     return body, body_scores
 
 
@@ -104,7 +102,7 @@ def coco_wholebody_result(
     """
     return {
         "image_id": int(image_id),
-        "category_id": 1,
+        "category_id": PERSON_CATEGORY_ID,
         "keypoints": _flat_xys(keypoints, scores),
         "score": round(float(box_score) * float(np.mean(scores)), 6),
     }

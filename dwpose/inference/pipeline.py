@@ -8,6 +8,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, warp_crops
+from dwpose.inference.pose_protocol import PoseModel
 from dwpose.inference.preprocess import to_blob
 from dwpose.inference.simcc import decode_simcc
 
@@ -65,7 +66,9 @@ class TopDownPipeline:
         >>> result.keypoints.shape, result.scores.shape  # (N, 133, 2) image pixels, (N, 133)
     """
 
-    def __init__(self, pose_model, detector: Optional[Detector] = None, padding: float = 1.25) -> None:
+    def __init__(
+        self, pose_model: PoseModel, detector: Optional[Detector] = None, padding: float = 1.25
+    ) -> None:
         self.pose_model = pose_model
         self.detector = detector
         self.padding = padding
@@ -120,7 +123,7 @@ class TopDownPipeline:
         """``(N, H, W, 3)`` BGR crops -> ``(N, K, 2)`` image keypoints and ``(N, K)`` scores."""
         model = self.pose_model
         if len(crops) == 0:
-            k = getattr(model, "num_keypoints", None) or 133
+            k = model.num_keypoints
             return np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
         simcc_x, simcc_y = model(normalize_crops(crops, model.mean, model.std))
         crop_points, scores = decode_simcc(simcc_x, simcc_y, input_size=model.input_size)

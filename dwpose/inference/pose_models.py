@@ -1,8 +1,9 @@
 """Pose models behind one small interface, so the pipeline does not care where the weights come from.
 
-A pose model has ``input_size`` ``(W, H)``, ``mean`` / ``std`` (RGB, 0-255 scale) and is called on a
-batch of normalised RGB crops ``(N, 3, H, W)`` float32, returning SimCC logits ``simcc_x`` ``(N, K, Wx)``
-and ``simcc_y`` ``(N, K, Wy)`` as numpy arrays.
+The interface is :class:`dwpose.inference.pose_protocol.PoseModel`: ``input_size`` ``(W, H)``,
+``mean`` / ``std`` (RGB, 0-255 scale), ``num_keypoints`` ``K``, and a call on a batch of normalised RGB
+crops ``(N, 3, H, W)`` float32 that returns SimCC logits ``simcc_x`` ``(N, K, Wx)`` and ``simcc_y``
+``(N, K, Wy)`` as numpy arrays.
 
 - :class:`OnnxPoseModel`: the I/O of the official DWPose / RTMPose ONNX files (``dw-ll_ucoco_384.onnx``):
   input ``input`` ``(B, 3, H, W)``, outputs ``simcc_x``, ``simcc_y``. No torch.
@@ -12,17 +13,13 @@ and ``simcc_y`` ``(N, K, Wy)`` as numpy arrays.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dwpose.inference.pose_protocol import RGB_MEAN, RGB_STD, PoseModel
 from dwpose.inference.runtime import create_session
-
-if TYPE_CHECKING:
-    from dwpose.inference.torch_pose import TorchPoseModel
-
-RGB_MEAN = (123.675, 116.28, 103.53)
-RGB_STD = (58.395, 57.12, 57.375)
+from dwpose.keypoints import NUM_KEYPOINTS
 
 
 class OnnxPoseModel:
@@ -48,6 +45,8 @@ class OnnxPoseModel:
         batch, _, h, w = inputs[0].shape
         self.input_size = (int(w), int(h))
         self.fixed_batch = batch if isinstance(batch, int) else None
+        k = outputs[0].shape[1]
+        self.num_keypoints = k if isinstance(k, int) and k > 0 else NUM_KEYPOINTS  # a named axis: 133
 
     def _check_io(self, inputs: Sequence, outputs: Sequence) -> None:
         shape = inputs[0].shape if len(inputs) == 1 else None
@@ -79,7 +78,7 @@ class OnnxPoseModel:
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
 
-def load_pose_model(spec: Sequence[str], device: str = "cpu") -> OnnxPoseModel | TorchPoseModel:
+def load_pose_model(spec: Sequence[str], device: str = "cpu") -> PoseModel:
     """A pose model from ``[MODEL.onnx]`` or ``[CONFIG, CHECKPOINT]`` (the latter imports torch / mmpose).
 
     Raises:

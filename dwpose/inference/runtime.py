@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
+from dwpose.errors import first_line
 from dwpose.fileio import require_file
 
 if TYPE_CHECKING:
@@ -170,9 +171,9 @@ def create_session(
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
         if len(providers) > 1:  # CUDA asked for and failed outright: the CPU alone, if the file is fine
             session = create_session(path, "cpu", threads, what)
-            _fallback_warning(device, f"{CUDA_PROVIDER} failed to start ({_first_line(exc)[:200]})")
+            _fallback_warning(device, f"{CUDA_PROVIDER} failed to start ({first_line(exc)[:200]})")
             return session
-        raise ValueError(f"{what} {path} is not a readable ONNX model ({_first_line(exc)[:200]})") from exc
+        raise ValueError(f"{what} {path} is not a readable ONNX model ({first_line(exc)[:200]})") from exc
     if len(providers) > 1 and session_provider(session) != CUDA_PROVIDER:
         _fallback_warning(
             device,
@@ -181,7 +182,3 @@ def create_session(
         )
     return session
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

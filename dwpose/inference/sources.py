@@ -1,7 +1,9 @@
 """Inputs of ``dwpose predict``: an image, a folder of images, a video or a webcam index.
 
 Images are size-checked from their header before decoding, so a decompression bomb is refused
-without allocating it.
+without allocating it. The few header readers below stand in for Pillow's ``Image.open(path).size``
+(with ``Image.MAX_IMAGE_PIXELS``): the light install of ``dwpose predict`` (numpy, opencv,
+onnxruntime, tqdm) has no Pillow, and OpenCV cannot tell an image's size without decoding it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from dwpose.fileio import require_file
+from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 MAX_PIXELS = 100_000_000
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -104,9 +104,9 @@ def read_image(path: Union[str, Path], max_pixels: int = MAX_PIXELS) -> np.ndarr
 def list_images(folder: Union[str, Path]) -> List[Path]:
     """Image files directly in ``folder`` (by extension), sorted; ValueError if there are none."""
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise ValueError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTS)})")
+        raise ValueError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
@@ -124,13 +124,13 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
     if not path.exists():
         raise FileNotFoundError(f"input {path} does not exist")
     suffix = path.suffix.lower()
-    if suffix in VIDEO_EXTS:
+    if suffix in VIDEO_EXTENSIONS:
         return "video", path
-    if suffix in IMAGE_EXTS or image_size_from_header(path) is not None:
+    if suffix in IMAGE_EXTENSIONS or image_size_from_header(path) is not None:
         return "image", path
     raise ValueError(
-        f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTS)}), "
-        f"a video ({', '.join(VIDEO_EXTS)}), a folder or a webcam index"
+        f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTENSIONS)}), "
+        f"a video ({', '.join(VIDEO_EXTENSIONS)}), a folder or a webcam index"
     )
 
 

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
-from dwpose.fileio import require_file
-from dwpose.inference.pose_models import RGB_MEAN, RGB_STD
+from dwpose.inference.pose_protocol import RGB_MEAN, RGB_STD
 
 if TYPE_CHECKING:
     import torch
@@ -26,16 +25,10 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     Raises:
         FileNotFoundError: no such config. ValueError: not a top-down model with a SimCC head.
     """
-    from mmengine.config import Config
+    from dwpose.engine.config import read_config
 
     config = Path(config)
-    require_file(config, "config")
-    try:
-        cfg = Config.fromfile(str(config))
-    except Exception as exc:  # syntax errors, missing _base_ files, failed custom_imports
-        raise ValueError(
-            f"cannot read config {config}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
-        ) from exc
+    cfg = read_config(config)
     model = cfg.get("model")
     if not model or "backbone" not in model or "head" not in model or "input_size" not in model.head:
         raise ValueError(
@@ -77,7 +70,10 @@ def load_weights(model, checkpoint: str | Path, config_name: str = "the config",
 
 
 class TorchPoseModel:
-    """An mmpose top-down SimCC model (RTMPose / DWPose) run by PyTorch; same interface as OnnxPoseModel."""
+    """An mmpose top-down SimCC model (RTMPose / DWPose) run by PyTorch.
+
+    A :class:`~dwpose.inference.pose_protocol.PoseModel`, like ``OnnxPoseModel``.
+    """
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
-PARTS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")  # COCO-WholeBody order
+from dwpose.keypoints import keypoints_from_annotation
 
 
 def load_wholebody_people(
@@ -25,7 +25,7 @@ def load_wholebody_people(
     ``min_visible`` labelled keypoints, from a COCO-WholeBody annotation file."""
     people = []
     for ann in json.loads(Path(ann_file).read_text())["annotations"]:
-        flat = np.concatenate([np.asarray(ann[p], np.float64).reshape(-1, 3) for p in PARTS])
+        flat = keypoints_from_annotation(ann)
         visible = flat[:, 2] > 0
         if visible.sum() >= min_visible:
             people.append((flat[:, :2], visible))

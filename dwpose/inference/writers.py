@@ -8,24 +8,17 @@ Ctrl-C never leaves a half-written result behind.
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 
-from dwpose.fileio import atomic_write_bytes
+from dwpose.fileio import atomic_write_bytes, atomic_write_image, atomic_write_json
 from dwpose.inference.formats import cog_person, openpose_json_person
 
 PathLike = Union[str, os.PathLike]
 OPENPOSE_JSON_VERSION = 1.3
-
-
-def atomic_write_json(path: PathLike, obj: Any) -> Path:
-    """Dump ``obj`` as JSON to ``path`` atomically."""
-    return atomic_write_bytes(path, json.dumps(obj).encode("utf-8"))
 
 
 def cog_npz_bytes(
@@ -92,8 +85,4 @@ def write_openpose_json(
 
 def write_image(path: PathLike, image: np.ndarray) -> Path:
     """Encode a BGR uint8 ``(H, W, 3)`` image by the extension of ``path`` and write it atomically."""
-    path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".png", image)
-    if not ok:
-        raise ValueError(f"cannot encode an image as {path.suffix!r} for {path}")
-    return atomic_write_bytes(path, encoded.tobytes())
+    return atomic_write_image(path, image)

@@ -57,9 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_epochs(cs: ConfigSet) -> Epochs:
     """``train_cfg.max_epochs`` of the teacher, stage-1 and stage-2 configs."""
-    from mmengine.config import Config
+    from dwpose.engine.config import read_config
 
-    read = lambda path: int(Config.fromfile(str(path)).train_cfg.max_epochs)  # noqa: E731
+    read = lambda path: int(read_config(path).train_cfg.max_epochs)  # noqa: E731
     return Epochs(teacher=read(cs.teacher), s1=read(cs.s1), s2=read(cs.s2))
 
 

@@ -35,11 +35,10 @@ def frozen_schedule_options(config: Path, epochs: int) -> Tuple[str, ...]:
     options (``param_scheduler.<i>.begin=...``, ``custom_hooks.<i>.switch_epoch=...``) fix the numbers
     that ``DWPoseRunner`` would derive for ``epochs``; a config without ``schedule`` gets none.
     """
-    from mmengine.config import Config
-
+    from dwpose.engine.config import read_config
     from dwpose.engine.schedule import apply_schedule
 
-    cfg = Config.fromfile(str(config))
+    cfg = read_config(config)
     if not cfg.get("schedule"):
         return ()
     cfg.train_cfg.max_epochs = epochs
@@ -109,10 +108,10 @@ def check_reference_weights(ours: Tuple[Path, Path], reference: Tuple[Path, Path
     Raises:
         ValueError: naming the first difference.
     """
-    from mmengine.config import Config
+    from dwpose.engine.config import read_config
 
     for stage, (a, b) in enumerate(zip(ours, reference), start=1):
-        ma, mb = Config.fromfile(str(a)).model, Config.fromfile(str(b)).model
+        ma, mb = read_config(a).model, read_config(b).model
         if mb["type"] != "DWPoseDistiller" or bool(mb.get("two_dis", False)) != (stage == 2):
             raise ValueError(f"{b} must be a DWPoseDistiller config with two_dis={stage == 2}")
         wa, wb = _loss_weights(ma), _loss_weights(mb)

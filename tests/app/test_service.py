@@ -22,10 +22,10 @@ from dwpose.app.service import (
     part_means,
     user_message,
 )
-from dwpose.inference.boxes import load_detector
+from dwpose.inference.detectors import load_detector
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
-from dwpose.inference.runner import PredictOptions, predict_image, predict_video
+from dwpose.inference.predict_io import PredictOptions, predict_image, predict_video
 from dwpose.inference.video import FramePoses, VideoOptions
 from tests.inference.test_sources_draw import _png_header_only
 

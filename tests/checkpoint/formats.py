@@ -60,7 +60,7 @@ def _stock_runner(config: Path, data_root: Path, work_dir: Path):
     """MMEngine's ``Runner`` for one training iteration of ``config`` on two demo samples."""
     from mmengine.runner import Runner
 
-    from dwpose.engine.launch import load_config
+    from dwpose.engine.config import load_config
 
     options = {"data_root": f"{data_root}/", "train_dataloader.num_workers": 0,
                "train_dataloader.persistent_workers": False, "train_dataloader.batch_size": 2,

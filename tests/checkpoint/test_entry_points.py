@@ -127,7 +127,7 @@ def test_each_format_through_each_loader(entry, fmt, formats, tmp_path, capsys):
 def test_resume_refuses_what_is_not_a_run(fmt, formats, demo_data, tmp_path, capsys):
     train = _tool("train")
     argv = _train_argv(tmp_path / "work", demo_data, "--resume", str(formats.paths[fmt]))
-    code = train.main_entry("train", argv, train.parse_args)
+    code = train.main(argv)
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1, lines
     assert __import__("re").search(EXPECTED["resume"][fmt], lines[0]), lines[0]
@@ -144,7 +144,7 @@ def test_stock_mmengine_work_dir_resumes(formats, demo_data, tmp_path):
     before = read_checkpoint(work / "epoch_1.pth")
     with single_thread():
         train = _tool("train")
-        assert train.main_entry("train", _train_argv(work, demo_data, "--resume"), train.parse_args) == 0
+        assert train.main(_train_argv(work, demo_data, "--resume")) == 0
     after = read_checkpoint(work / "epoch_2.pth")
     assert (after["meta"]["epoch"], after["meta"]["iter"]) == (2, 2)  # one more iteration, not two
     old = before["message_hub"]["log_scalars"]["train/loss"].data[0]

@@ -42,8 +42,7 @@ def test_predict_and_test_refuse_an_unsafe_checkpoint(formats, tmp_path, capsys,
     assert main(argv) == 2
     _one_error_line(capsys, "dwpose")
     test = _tool("test")
-    assert test.main_entry("test", [str(STUDENT_CFG), str(path), "--work-dir", str(tmp_path / "w")],
-                           test.parse_args) == 2
+    assert test.main([str(STUDENT_CFG), str(path), "--work-dir", str(tmp_path / "w")]) == 2
     _one_error_line(capsys, "tools/test.py")
     assert not marker.exists()
 

@@ -14,7 +14,8 @@ cv2 = pytest.importorskip("cv2")
 
 from dwpose.datasets import synthetic  # noqa: E402
 from dwpose.datasets._synthetic_draw import face_landmarks_local  # noqa: E402
-from dwpose.datasets.synthetic import PARTS, build_annotation, generate_demo_dataset, render_sample  # noqa: E402
+from dwpose.datasets.synthetic import build_annotation, generate_demo_dataset, render_sample  # noqa: E402
+from dwpose.keypoints import PART_FIELDS, PART_SLICES  # noqa: E402
 
 NUM_TRAIN, NUM_VAL, SIZE = 12, 4, (192, 256)
 # iBUG-68 mirror map (the face part of COCO-WholeBody's flip indices).
@@ -38,7 +39,7 @@ def _load(root: Path, split: str = "train") -> dict:
 
 def _triples(ann: dict) -> np.ndarray:
     """(133, 3) keypoints of one annotation in COCO-WholeBody order."""
-    return np.concatenate([np.reshape(ann[f], (-1, 3)) for f in PARTS])
+    return np.concatenate([np.reshape(ann[f], (-1, 3)) for f in PART_FIELDS.values()])
 
 
 def _all_files(root: Path) -> list[Path]:
@@ -122,8 +123,8 @@ def test_part_flags_boxes_and_bbox_match_points(demo_root: Path) -> None:
     for ann in _load(demo_root)["annotations"]:
         kpts = _triples(ann)
         for part in ("face", "lefthand", "righthand"):
-            a, b = PARTS[f"{part}_kpts"]
-            lab = kpts[a:b][kpts[a:b, 2] > 0, :2]
+            part_kpts = kpts[PART_SLICES[part]]
+            lab = part_kpts[part_kpts[:, 2] > 0, :2]
             assert ann[f"{part}_valid"] == (len(lab) > 0)
             want = [*lab.min(0), *(lab.max(0) - lab.min(0))] if len(lab) else [0, 0, 0, 0]
             np.testing.assert_allclose(ann[f"{part}_box"], want, atol=0.011)
@@ -234,7 +235,7 @@ def _wholebody_ap(root: Path, tmp_path: Path, shift: float) -> float:
     results = []
     for ann in gt.dataset["annotations"]:
         res = {"image_id": ann["image_id"], "category_id": 1, "score": 1.0}
-        for field in PARTS:
+        for field in PART_FIELDS.values():
             kpts = np.reshape(ann[field], (-1, 3)) + [shift, shift, 0]
             kpts[:, 2] = 1.0
             res[field] = kpts.reshape(-1).tolist()

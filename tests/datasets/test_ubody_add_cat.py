@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import add_cat  # the repo-root entry point
+from dwpose import fileio
 from dwpose.datasets import ubody
 
 
@@ -95,10 +96,10 @@ def test_failed_write_leaves_the_original(tmp_path, monkeypatch):
     path = write_scene(tmp_path, "Fitness", ubody_like())
     before = path.read_bytes()
 
-    def broken_dump(*args, **kwargs):
+    def broken_sync(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ubody.json, "dump", broken_dump)
+    monkeypatch.setattr(fileio, "_fsync_file", broken_sync)  # fails after the temporary file is written
     with pytest.raises(OSError, match="disk full"):
         ubody.add_person_category_to_file(path)
     assert path.read_bytes() == before

@@ -89,7 +89,8 @@ def set_epoch(epoch: int, max_epochs: int) -> None:
 
 def build_plain(cfg_path: str):
     """A plain pose model from a config, BN instead of SyncBN (CPU)."""
-    from dwpose.distiller.submodels import build_pose_model, load_model_config
+    from dwpose.distiller.build import build_pose_model
+    from dwpose.engine.config import load_model_config
 
     return build_pose_model(load_model_config(cfg_path).model, use_sync_bn=False)
 

@@ -228,7 +228,7 @@ def test_teacher_checkpoint_that_does_not_fit_names_the_layer(stage1_model_ckpt,
 
 
 def test_mmpose_scoped_config_path(teacher_ckpt):
-    from dwpose.distiller.submodels import load_model_config
+    from dwpose.engine.config import load_model_config
 
     cfg = load_model_config("mmpose::wholebody_2d_keypoint/rtmpose/ubody/"
                             "rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py")

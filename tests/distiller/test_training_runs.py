@@ -12,8 +12,8 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 
-from dwpose.distiller.checkpoint_io import read_checkpoint
 from dwpose.distiller.transfer import transfer_checkpoint
+from dwpose.engine.checkpoint import read_checkpoint
 from tests.distiller.helpers import (
     STUDENT_CFG,
     build_distiller,

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-
-from dwpose.engine.device import replace_norm_type
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.py") if "_base_" not in p.parts)
@@ -46,10 +45,9 @@ def test_config_builds_offline(path, monkeypatch):
     assert not urls, f"{path.name} would download {urls}"
     assert cfg.custom_imports["imports"] == ["dwpose.plugin"]
     init_default_scope("mmpose")
-    replace_norm_type(cfg.model, "SyncBN", "BN")
     if "teacher_ckpt" in cfg.model:  # distillers: the teacher's weights are a run-time input
         cfg.model.teacher_ckpt = None
-    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params > 1e5
@@ -89,8 +87,7 @@ def test_student_forward_shapes_at_256x192():
     cfg = Config.fromfile(str(REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                                  "/rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py"))
     init_default_scope("mmpose")
-    replace_norm_type(cfg.model, "SyncBN", "BN")
-    model = MODELS.build(cfg.model).eval()
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
     with torch.no_grad():
         x, y = model(torch.zeros(2, 3, 256, 192), None, mode="tensor")
     assert tuple(x.shape) == (2, 133, 384) and tuple(y.shape) == (2, 133, 512)

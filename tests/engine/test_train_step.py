@@ -9,10 +9,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-
-from dwpose.engine.device import replace_norm_type
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,8 +35,7 @@ def test_one_training_step(size, demo_data):
     cfg = Config.fromfile(str(REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                                  f"/rtmpose-{size}_8xb64-270e_coco-ubody-wholebody-256x192.py"))
     init_default_scope("mmpose")
-    replace_norm_type(cfg.model, "SyncBN", "BN")
-    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     model.train()
     batch = pseudo_collate([_dataset(cfg, demo_data)[i] for i in range(2)])

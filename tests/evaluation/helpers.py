@@ -6,12 +6,8 @@ import copy
 
 import numpy as np
 
-PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
-
-
-def flat_keypoints(ann: dict) -> np.ndarray:
-    """(133, 3) keypoints of a GT annotation in COCO-WholeBody order."""
-    return np.concatenate([np.asarray(ann[f], dtype=np.float64).reshape(-1, 3) for f in PART_FIELDS])
+from dwpose.keypoints import PART_FIELDS, PART_SLICES
+from dwpose.keypoints import keypoints_from_annotation as flat_keypoints  # noqa: F401  (used by the tests)
 
 
 def perturbed_results(gt: dict, seed: int = 0, drop_every: int = 5) -> list:
@@ -44,11 +40,10 @@ def perturbed_results(gt: dict, seed: int = 0, drop_every: int = 5) -> list:
 def split_result(res: dict) -> dict:
     """The COCO-WholeBody split form of a flat result, as mmpose's metric writes it."""
     flat = np.asarray(res["keypoints"]).reshape(-1)
-    sizes = (17, 6, 68, 21, 21)
-    bounds = np.cumsum((0, *sizes)) * 3
     out = {k: v for k, v in res.items() if k != "keypoints"}
-    for field, a, b in zip(PART_FIELDS, bounds[:-1], bounds[1:]):
-        out[field] = flat[a:b].tolist()
+    for part, field in PART_FIELDS.items():
+        s = PART_SLICES[part]
+        out[field] = flat[3 * s.start : 3 * s.stop].tolist()
     return out
 
 

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from dwpose.inference.boxes import load_boxes, load_detector
+from dwpose.inference.boxes import load_boxes
 from dwpose.inference.detectors import (
     End2EndOnnxDetector,
     YoloxOnnxDetector,
     detect_layout,
     letterbox,
+    load_detector,
     nms,
     read_mmdeploy_pipeline,
 )

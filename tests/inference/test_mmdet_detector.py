@@ -29,7 +29,7 @@ def rtmdet_tiny(tmp_path_factory):
 
 
 def test_mmdet_detector_gives_sorted_person_boxes(rtmdet_tiny):
-    from dwpose.inference.boxes import MMDetDetector, load_detector
+    from dwpose.inference.detectors import MMDetDetector, load_detector
 
     detector = load_detector([str(p) for p in rtmdet_tiny], score_threshold=0.0)
     assert isinstance(detector, MMDetDetector)
@@ -40,7 +40,7 @@ def test_mmdet_detector_gives_sorted_person_boxes(rtmdet_tiny):
 
 
 def test_mmdet_detector_rejects_a_pose_checkpoint(rtmdet_tiny, tmp_path):
-    from dwpose.inference.boxes import MMDetDetector
+    from dwpose.inference.detectors import MMDetDetector
 
     other = tmp_path / "other.pth"
     torch.save({"state_dict": {"backbone.stem.0.conv.weight": torch.zeros(3)}}, other)

@@ -16,6 +16,7 @@ class RecordingModel:
     def __init__(self, inner) -> None:
         self.inner, self.calls = inner, []
         self.input_size, self.mean, self.std = inner.input_size, inner.mean, inner.std
+        self.num_keypoints = inner.num_keypoints
 
     def __call__(self, batch):
         self.calls.append(batch.copy())

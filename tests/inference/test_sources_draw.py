@@ -12,7 +12,7 @@ import pytest
 
 from dwpose.inference.cli import parts_list
 from dwpose.inference.draw import FOOT_EDGES, check_parts, draw_poses
-from dwpose.inference.runner import assign_image_ids
+from dwpose.inference.predict_io import assign_image_ids
 from dwpose.inference.sources import classify_input, image_size_from_header, read_image
 
 

@@ -17,9 +17,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-
-from dwpose.engine.device import replace_norm_type
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "configs/_base_"
@@ -209,10 +208,9 @@ def test_loss_is_the_same_both_ways(real_256):
     cfg, results = real_256
     results = results[:8]
     model_cfg = Config.fromfile(str(RTMPOSE_T)).model
-    replace_norm_type(model_cfg, "SyncBN", "BN")
     _mmpose_scope()
     torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
+    model = revert_sync_batchnorm(MODELS.build(model_cfg))
     model.init_weights()
     assert type(model.data_preprocessor).__name__ == "SimCCTargetPreprocessor"
     model.train()
@@ -287,7 +285,7 @@ def test_distiller_makes_the_student_targets_once(real_256):
 
 
 def test_distiller_configs_use_the_student_preprocessor():
-    from dwpose.distiller.submodels import load_model_config
+    from dwpose.engine.config import load_model_config
 
     for path in (REPO / "configs/distiller").rglob("*256x192.py"):
         if not path.name.startswith(("rtmpose_x_dis_l", "dwpose_l-ll")):

@@ -62,7 +62,7 @@ def test_frozen_schedule_is_the_stage1_schedule_written_out():
 def test_frozen_options_merge_into_the_config():
     from mmengine.config import DictAction
 
-    from dwpose.engine.launch import load_config
+    from dwpose.engine.config import load_config
 
     opts = dict(o.split("=", 1) for o in frozen_schedule_options(MM_S2, 4))  # as tools/train.py parses them
     cfg = load_config(str(MM_S2), {k: DictAction._parse_iterable(v) for k, v in opts.items()})

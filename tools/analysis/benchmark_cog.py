@@ -42,6 +42,8 @@ from benchmark_inference import DEFAULT_CONFIG, REPO, SHARED  # noqa: E402  (sam
 from benchmark_inference import machine as inference_machine  # noqa: E402
 from tqdm import tqdm
 
+from dwpose.errors import guarded
+
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -222,7 +224,7 @@ def machine() -> str:
     return f"{inference_machine()}, cog {cog.__version__}"
 
 
-def main() -> None:
+def _main() -> None:
     args = parse_args()
     photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not photos or not args.det.is_file():
@@ -266,5 +268,10 @@ def main() -> None:
             print(f"| {slots} | {r['refused_409']} | {rss} | {left} | {r['coglet_folders']} |")
 
 
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_cog.py")
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -29,6 +29,8 @@ from typing import Dict, List
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+from dwpose.errors import guarded  # noqa: E402
+
 PLAIN_DIR = "configs/wholebody_2d_keypoint/rtmpose/ubody"
 PLAIN = {
     "256x192": PLAIN_DIR + "/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
@@ -87,12 +89,14 @@ def build_variant(name: str, args: argparse.Namespace):
 
 def _build_mmpose(t_cfg: str, s_cfg: str, two_dis: bool):
     """mmpose's DWPoseDistiller as its dwpose configs set it up (SyncBN reverted as the runner does)."""
-    from mmengine.config import Config, ConfigDict
+    from mmengine.config import ConfigDict
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import DefaultScope
     from mmpose.models.distillers import DWPoseDistiller
 
-    c_t, c_s = (Config.fromfile(p).model.head.in_channels for p in (t_cfg, s_cfg))
+    from dwpose.engine.config import read_config
+
+    c_t, c_s = (read_config(p).model.head.in_channels for p in (t_cfg, s_cfg))
     methods = [ConfigDict(methods=[dict(type="KDLoss", name="loss_logit", use_this=True,
                                   weight=1.0 if two_dis else 0.1)])]
     if not two_dis:
@@ -102,7 +106,7 @@ def _build_mmpose(t_cfg: str, s_cfg: str, two_dis: bool):
     with DefaultScope.overwrite_default_scope("mmpose"):
         model = DWPoseDistiller(teacher_cfg=t_cfg, student_cfg=s_cfg, two_dis=two_dis,
                                 distill_cfg=methods,
-                                data_preprocessor=Config.fromfile(s_cfg).model.data_preprocessor)
+                                data_preprocessor=read_config(s_cfg).model.data_preprocessor)
     return revert_sync_batchnorm(model)
 
 
@@ -214,7 +218,7 @@ def table(results: Dict[str, dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         print(json.dumps(run_worker(args)))
@@ -235,6 +239,11 @@ def main(argv=None) -> int:
         with open(args.out, "w") as f:
             f.write(text + "\n")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_distill.py")
 
 
 if __name__ == "__main__":

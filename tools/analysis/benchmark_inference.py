@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from dwpose.errors import guarded
 from dwpose.inference.detectors import load_onnx_detector
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio, warp_crops
 from dwpose.inference.pipeline import TopDownPipeline, normalize_crops
@@ -191,7 +193,7 @@ def summary(rows: List[tuple]) -> str:
     ])  # fmt: skip
 
 
-def main(args: Optional[argparse.Namespace] = None) -> None:
+def _main(args: Optional[argparse.Namespace] = None) -> None:
     args = args or parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         torch_model, pose_onnx = torch_model_and_onnx(args, Path(tmp))
@@ -209,5 +211,10 @@ def main(args: Optional[argparse.Namespace] = None) -> None:
     print(table(rows) + "\n\n" + summary(rows))
 
 
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_inference.py")
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -37,6 +37,8 @@ from typing import Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from dwpose.errors import guarded  # noqa: E402
+
 SHARED = REPO.parent / "shared"
 DEFAULT_CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                   / "rtmpose-l_8xb64-270e_coco-ubody-wholebody-256x192.py")
@@ -88,17 +90,17 @@ def build_side(args: argparse.Namespace):
     """``(dataset whose steps are timed, step totals, preprocessor or None)`` for ``args.worker``."""
     import cv2
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.datasets import CocoWholeBodyDataset
     from mmpose.registry import MODELS
 
     import dwpose.plugin  # noqa: F401
+    from dwpose.engine.config import read_config
 
     torch.set_num_threads(1)
     cv2.setNumThreads(0)
     init_default_scope("mmpose")
-    cfg = Config.fromfile(str(args.config))
+    cfg = read_config(args.config)
     dataset = CocoWholeBodyDataset(data_root=str(args.data), data_mode="topdown",
                                    ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
                                    pipeline=side_pipeline(cfg, args.worker))
@@ -311,7 +313,7 @@ def breakdown_table(parts: Dict[str, float]) -> str:
                                f"RandomFlip left as a negative-stride view: {parts['flipped']}.")
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         worker(args)
@@ -337,6 +339,11 @@ def main(argv=None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_pipeline.py")
 
 
 if __name__ == "__main__":

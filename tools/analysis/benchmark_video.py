@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import List
 import cv2
 import numpy as np
 
+from dwpose.errors import guarded
 from dwpose.inference.detectors import load_onnx_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import OnnxPoseModel
@@ -222,7 +224,7 @@ def sweep_table(people) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def _main() -> None:
     args = parse_args()
     print(f"machine: {machine()}\n")
     if not args.no_speed:
@@ -247,5 +249,10 @@ def main() -> None:
         print(sweep_table(people))
 
 
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/benchmark_video.py")
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

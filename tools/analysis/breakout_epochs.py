@@ -21,6 +21,8 @@ import re
 from pathlib import Path
 from typing import Dict, Optional
 
+from dwpose.errors import guarded
+
 LINE = re.compile(r"Epoch\(train\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?\bloss_kpt: ([0-9.]+)")
 
 
@@ -34,7 +36,7 @@ def breakout_epoch(log: Path, level: float) -> Optional[int]:
     return next((e for e in sorted(per_epoch) if per_epoch[e] < level), None)
 
 
-def main() -> int:
+def _main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("work_dir", type=Path, help="a distill_study work dir")
     p.add_argument("--level", type=float, default=0.42, help="ground-truth loss that counts as left")
@@ -62,6 +64,11 @@ def first_log(work: Path, variant: str, seed: int) -> Optional[Path]:
         if log.is_file():
             return log
     return None
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/breakout_epochs.py")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-# (first keypoint, end) of each COCO-WholeBody part and its BGR colour.
-PART_RANGES: Dict[str, Tuple[int, int]] = {
-    "body": (0, 17),
-    "foot": (17, 23),
-    "face": (23, 91),
-    "lefthand": (91, 112),
-    "righthand": (112, 133),
-}
+from dwpose.errors import guarded
+from dwpose.keypoints import part_of
+
+# The BGR colour of each COCO-WholeBody part (dwpose.keypoints.PART_SLICES).
 PART_COLORS: Dict[str, Tuple[int, int, int]] = {
     "body": (0, 200, 0),
     "foot": (0, 140, 255),
@@ -36,14 +32,6 @@ PART_COLORS: Dict[str, Tuple[int, int, int]] = {
     "lefthand": (255, 100, 0),
     "righthand": (0, 0, 255),
 }
-
-
-def part_of(index: int) -> str:
-    """The part of keypoint ``index`` (0-132); indices past 132 count as body."""
-    for part, (start, end) in PART_RANGES.items():
-        if start <= index < end:
-            return part
-    return "body"
 
 
 def draw_keypoints(
@@ -114,11 +102,12 @@ def sample_picture(item: dict, links: Sequence[Tuple[int, int]], scale: float = 
 
 def build_dataset(config: str, phase: str, cfg_options: Optional[dict] = None):
     """Build the ``<phase>_dataloader`` data set of ``config`` with transformed keypoints packed."""
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
 
-    cfg = Config.fromfile(config)
+    from dwpose.engine.config import read_config
+
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get("default_scope", "mmpose"))
@@ -171,13 +160,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random augmentations")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         paths = browse(args.config, args.out, args.n, args.phase, args.scale, args.seed, args.cfg_options)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"browse_dataset.py: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(paths)} pictures to {args.out}")
-    return 0
+        print(f"wrote {len(paths)} pictures to {args.out}")
+        return 0
+
+    return guarded(run, prog="browse_dataset.py")
 
 
 if __name__ == "__main__":

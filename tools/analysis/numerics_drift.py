@@ -27,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from dwpose.engine.numerics import PINNED_KERNELS, first_divergence, read_train_scalars  # noqa: E402
+from dwpose.errors import guarded  # noqa: E402
 
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 # name -> (environment, reference run)
@@ -75,7 +76,7 @@ def _max_weight_diff(a: str, b: str, epochs: int) -> float:
                if torch.is_floating_point(sa[k]) and "running_" not in k)  # learnable weights only
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     args = parse_args(argv)
     from dwpose.datasets.synthetic import generate_demo_dataset
 
@@ -103,6 +104,11 @@ def main(argv=None) -> int:
 
         atomic_write_text(args.out, table + "\n")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/numerics_drift.py")
 
 
 if __name__ == "__main__":

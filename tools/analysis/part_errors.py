@@ -33,17 +33,26 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from dwpose.evaluation.wholebody import WHOLEBODY_SIGMAS
+from dwpose.errors import guarded
+from dwpose.keypoints import (
+    FACE,
+    LEFT_HAND,
+    PART_SLICES,
+    RIGHT_HAND,
+    WHOLEBODY_SIGMAS,
+    keypoints_from_annotation,
+)
 
-PARTS: Dict[str, object] = {"body": slice(0, 17), "foot": slice(17, 23), "face": slice(23, 91),
-                            "hand": slice(91, 133), "wrists": [9, 10]}  # wrists: where the hands hang
-KPT_KEYS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
-D50 = math.sqrt(2 * math.log(2))  # OKS(d) = 0.5 at d = D50 * 2 sigma sqrt(area)
+PARTS: Dict[str, object] = {"body": PART_SLICES["body"], "foot": PART_SLICES["foot"], "face": FACE,
+                            "hand": slice(LEFT_HAND.start, RIGHT_HAND.stop),
+                            "wrists": [9, 10]}  # wrists: where the hands hang
+# OKS = exp(-d^2 / (2 (2 sigma)^2 area)) = 0.5 at d = D50 * 2 sigma sqrt(area)
+D50 = math.sqrt(2 * math.log(2))
 
 
 def keypoints_133(ann: dict) -> np.ndarray:
     """``(133, 3)`` x, y, visibility of one COCO-WholeBody annotation."""
-    return np.concatenate([np.asarray(ann[k], dtype=np.float64).reshape(-1, 3) for k in KPT_KEYS])
+    return keypoints_from_annotation(ann)
 
 
 def input_scale(bbox_xywh, input_wh: Tuple[int, int], padding: float = 1.25) -> float:
@@ -81,15 +90,13 @@ def relative_sizes(anns: List[dict]) -> Dict[str, float]:
 
 def predict(config: str, ckpt: str, anns: List[dict], images: Dict[int, Path]) -> Dict[int, np.ndarray]:
     """``{annotation id: (133, 2)}`` predicted by mmpose's ``inference_topdown`` on the GT boxes."""
-    from mmengine.config import Config
     from mmpose.apis import inference_topdown, init_model
 
     import dwpose.plugin  # noqa: F401  (our registered modules, e.g. the metric named in the config)
-    from dwpose.engine.device import replace_norm_type
+    from dwpose.engine.config import read_config
 
-    cfg = Config.fromfile(config)
-    replace_norm_type(cfg.model, "SyncBN", "BN")
-    model = init_model(cfg, ckpt, device="cpu")
+    cfg = read_config(config)
+    model = init_model(cfg, ckpt, device="cpu")  # SyncBN -> BN: mmpose's init_model reverts it
     out = {}
     for a in anns:
         x, y, w, h = a["bbox"]
@@ -122,7 +129,7 @@ def summarize(anns: List[dict], preds: Dict[str, Dict[int, np.ndarray]], input_w
             for a in anns:
                 kp = keypoints_133(a)
                 f = input_scale(a["bbox"], input_wh)
-                for s in ((PARTS["face"],) if part == "face" else (slice(91, 112), slice(112, 133))):
+                for s in ((PARTS["face"],) if part == "face" else (LEFT_HAND, RIGHT_HAND)):
                     vis = kp[s][:, 2] > 0
                     if vis.sum() < 3:
                         continue
@@ -141,7 +148,7 @@ def summarize(anns: List[dict], preds: Dict[str, Dict[int, np.ndarray]], input_w
     return rows
 
 
-def main() -> int:
+def _main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("ann", type=Path, help="COCO-WholeBody annotation json")
     p.add_argument("images", type=Path, help="folder of its images")
@@ -157,9 +164,9 @@ def main() -> int:
     if args.input_size:
         input_wh = tuple(args.input_size)
     else:
-        from mmengine.config import Config
+        from dwpose.engine.config import read_config
 
-        input_wh = tuple(Config.fromfile(args.model[0][1]).codec["input_size"])
+        input_wh = tuple(read_config(args.model[0][1]).codec["input_size"])
     preds = {name: predict(cfg, ckpt, anns, images) for name, cfg, ckpt in args.model}
     rows = summarize(anns, preds, input_wh)
 
@@ -182,6 +189,11 @@ def main() -> int:
         for part in ("face", "hand"):
             print(f"  {part}: {ours[part]:.3f} vs {theirs[part]:.3f}")
     return 0
+
+
+def main(*args, **kwargs) -> int:
+    """:func:`_main` through :func:`dwpose.errors.guarded` (a user mistake: one ``error:`` line, status 2)."""
+    return guarded(lambda: _main(*args, **kwargs), prog="tools/analysis/part_errors.py")
 
 
 if __name__ == "__main__":

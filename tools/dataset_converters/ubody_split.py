@@ -14,6 +14,7 @@ import sys
 from typing import Optional, Sequence
 
 from dwpose.datasets.ubody_split import split_ubody
+from dwpose.errors import guarded
 
 SPLIT_CHOICES = {"intra": ("intra",), "inter": ("inter",), "both": ("intra", "inter")}
 
@@ -33,18 +34,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="keep annotations whose frame PNG is missing under images/",
     )
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         summary = split_ubody(args.root, SPLIT_CHOICES[args.split], check_images=not args.no_image_check)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"ubody_split.py: error: {exc}", file=sys.stderr)
-        return 2
-    for s in summary:
-        line = (
-            f"{s.scene}: train {s.images['train']} images / {s.annotations['train']} people, "
-            f"val {s.images['val']} images / {s.annotations['val']} people"
-        )
-        print(line + (f", {s.missing_frames} people without a frame left out" if s.missing_frames else ""))
-    return 0
+        for s in summary:
+            line = (
+                f"{s.scene}: train {s.images['train']} images / {s.annotations['train']} people, "
+                f"val {s.images['val']} images / {s.annotations['val']} people"
+            )
+            missing = f", {s.missing_frames} people without a frame left out" if s.missing_frames else ""
+            print(line + missing)
+        return 0
+
+    return guarded(run, "ubody_split.py")
 
 
 if __name__ == "__main__":

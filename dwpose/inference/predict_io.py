@@ -17,14 +17,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dwpose.fileio import atomic_path
+from dwpose.fileio import AtomicVideoWriter, atomic_write_json
 from dwpose.inference.boxes import BoxTable
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.sources import chunked, iter_frames, list_images, open_video, read_image
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
-from dwpose.inference.writers import atomic_write_json, write_cog_npz, write_image, write_openpose_json
+from dwpose.inference.writers import write_cog_npz, write_image, write_openpose_json
 
 COCO_RESULTS = "results_coco_wholebody.json"
 IMAGE_IDS = "image_ids.json"
@@ -140,28 +140,6 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
     atomic_write_json(opts.out_dir / COCO_RESULTS, coco)
     atomic_write_json(opts.out_dir / IMAGE_IDS, ids)
     return summary
-
-
-class AtomicVideoWriter:
-    """``cv2.VideoWriter`` into a temporary ``.mp4`` beside the target, renamed into place on ``close()``."""
-
-    def __init__(self, path: Path, fps: float, size: tuple) -> None:
-        self.path = path
-        self._target = atomic_path(path, suffix=path.suffix)  # OpenCV picks the container by extension
-        tmp = self._target.__enter__()
-        self.writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        if not self.writer.isOpened():
-            error = ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
-            self._target.__exit__(ValueError, error, None)  # removes the temporary file
-            raise error
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-
-    def close(self) -> None:
-        """Finish the file and move it into place (also after an interruption: the frames so far)."""
-        self.writer.release()
-        self._target.__exit__(None, None, None)
 
 
 def _overlay(frame: np.ndarray, poses: FramePoses, opts: PredictOptions) -> np.ndarray:
