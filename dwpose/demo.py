@@ -23,6 +23,8 @@ from pathlib import Path
 from dwpose.engine.numerics import pinned_env
 from dwpose.fileio import atomic_write_text
 
+# The demo trains the configs of configs/demo/, which live in the repository, not in the package:
+# it is offered from a checkout (`make demo`); an installed package says so and stops.
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CFG = REPO / "configs" / "demo"
 # end-of-epoch lines, our resume notes and real error lines (not torch's build flags such as -Werror=...)
@@ -80,7 +82,7 @@ def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
 
 
 def _data_options(data: Path | None, epochs: int | None) -> list[str]:
-    # no validation inside training: every model is scored once, by tools/test.py, in step 7
+    # no validation inside training: every model is scored once, by dwpose.engine.test, in step 7
     opts = ([f"data_root={data}/"] if data else []) + ["train_cfg.val_interval=100000"]
     if epochs:
         opts.append(f"train_cfg.max_epochs={epochs}")
@@ -106,7 +108,7 @@ def _train_all(runs: list, data: Path | None, args) -> list[Path]:
             print(f"  [skip] {work.name}: already trained ({done})")
             continue
         work.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, str(REPO / "tools/train.py"), str(config), "--work-dir", str(work),
+        cmd = [sys.executable, "-m", "dwpose.engine.train", str(config), "--work-dir", str(work),
                "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
         tag = f"[{work.name}] " if len(runs) > 1 else ""
         jobs.append((work, _start(cmd, work / "train_output.log", args.quiet, tag)))
@@ -126,11 +128,11 @@ def _train_all(runs: list, data: Path | None, args) -> list[Path]:
 def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path,
               extra: tuple[str, ...] = ()) -> dict:
     out = root / "eval" / name
-    result = out / f"{name}_wholebody_table.json"  # written by tools/test.py (print_and_save)
+    result = out / f"{name}_wholebody_table.json"  # written by dwpose.engine.test (print_and_save)
     if not result.is_file():
         out.mkdir(parents=True, exist_ok=True)
         options = ([f"data_root={data}/"] if data else []) + list(extra)
-        cmd = [sys.executable, str(REPO / "tools/test.py"), str(config), str(ckpt), "--work-dir",
+        cmd = [sys.executable, "-m", "dwpose.engine.test", str(config), str(ckpt), "--work-dir",
                str(out), *(["--cfg-options", *options] if options else [])]
         _run(cmd, out / "test_output.log", quiet=True)
     rows = json.loads(result.read_text())["rows"]
@@ -139,6 +141,11 @@ def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path
 
 def run(args: argparse.Namespace) -> int:
     from dwpose.datasets.synthetic import generate_demo_dataset
+
+    if not (DEMO_CFG / "rtmpose-student_demo.py").is_file():
+        raise FileNotFoundError(f"dwpose demo trains the configs of the repository's configs/demo/, which "
+                                f"an installed package does not carry ({DEMO_CFG} does not exist): run it "
+                                f"from a checkout, `git clone ... && make demo`")
 
     t0 = time.time()
     root = (REPO / args.work_dir).resolve() if not os.path.isabs(args.work_dir) else Path(args.work_dir)
@@ -189,21 +196,20 @@ def _save_untrained(config: Path, path: Path) -> Path:
     if path.is_file():
         return path
     import torch
-    from mmengine.config import Config
     from mmengine.logging import MMLogger
+    from mmengine.model.utils import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
     import dwpose.plugin  # noqa: F401
     from dwpose.engine.checkpoint import atomic_save
-    from dwpose.engine.device import replace_norm_type
+    from dwpose.engine.config import read_config
 
-    cfg = Config.fromfile(str(config))
+    cfg = read_config(config)
     MMLogger.get_instance("dwpose-demo", log_level="WARNING")  # no per-parameter init report
     init_default_scope("mmpose")
-    replace_norm_type(cfg.model, "SyncBN", "BN")
     torch.manual_seed(cfg.randomness.seed)
-    model = MODELS.build(cfg.model)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     atomic_save({"meta": {"note": "untrained"}, "state_dict": model.state_dict()}, path)
     return path

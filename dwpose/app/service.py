@@ -23,13 +23,14 @@ import cv2
 import numpy as np
 
 from dwpose.errors import user_error_message
+from dwpose.fileio import VIDEO_EXTENSIONS
 from dwpose.inference.draw import DEFAULT_PARTS
-from dwpose.inference.formats import BODY, FACE, FEET, LEFT_HAND, RIGHT_HAND
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_image, predict_video
-from dwpose.inference.sources import VIDEO_EXTS, native_stderr_muted
+from dwpose.inference.sources import native_stderr_muted
 from dwpose.inference.tracking import TrackerConfig
 from dwpose.inference.video import FramePoses, VideoOptions
+from dwpose.keypoints import BODY, FACE, FEET, LEFT_HAND, RIGHT_HAND
 
 PART_COLUMNS: Tuple[Tuple[str, slice], ...] = (
     ("body", BODY),
@@ -85,7 +86,7 @@ def _box_text(box: np.ndarray) -> str:
 
 
 def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTS
+    return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
 def analyse(

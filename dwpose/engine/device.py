@@ -24,26 +24,6 @@ def revert_sync_bn_without_cuda(model: torch.nn.Module) -> Tuple[torch.nn.Module
     return revert_sync_batchnorm(model), ["no CUDA device: using BatchNorm instead of SyncBN"]
 
 
-def replace_norm_type(node: Any, old: str, new: str) -> int:
-    """Replace ``norm_cfg.type == old`` by ``new`` everywhere in a nested config; returns the count.
-
-    Kept only for ``dwpose/demo.py`` until it builds its model and calls MMEngine's
-    ``revert_sync_batchnorm`` instead (as everything else does); then this goes.
-    """
-    count = 0
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "norm_cfg" and isinstance(value, dict) and value.get("type") == old:
-                value["type"] = new
-                count += 1
-            else:
-                count += replace_norm_type(value, old, new)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            count += replace_norm_type(item, old, new)
-    return count
-
-
 def adapt_to_device(cfg: Any, launcher: str) -> list[str]:
     """Adapt ``cfg`` in place to the hardware (process group, DDP wrapper); returns the log lines.
 
