@@ -27,7 +27,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from dwpose.errors import first_line
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # (import name, shown name, required): required packages must import for exit status 0
 PACKAGES: Tuple[Tuple[str, str, bool], ...] = (
     ("numpy", "numpy", True),
@@ -195,12 +194,15 @@ def _presence(path: Path, check: Callable[[Path], bool] = Path.exists) -> str:
 
 
 def _data_and_weights(report: Report) -> None:
-    report.section("data and weights (notes only)")
-    data = REPO_ROOT / "data"
+    # relative to where the command runs (the checkout in the README's commands), like the configs'
+    # data_root='data/'; the package does not look for its own checkout
+    here = Path.cwd()
+    report.section(f"data and weights (notes only; relative to {here})")
+    data = here / "data"
     report.row("data/ (training)", _presence(data / "coco", Path.is_dir))
     report.row("  COCO-WholeBody val", _presence(data / "coco/annotations/coco_wholebody_val_v1.0.json"))
     report.row("  UBody", _presence(data / "UBody", Path.is_dir))
-    shared = Path(os.environ.get("DWPOSE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+    shared = Path(os.environ.get("DWPOSE_SHARED_DIR", here.parent / "shared"))
     report.row("../shared (tests)", _presence(shared, Path.is_dir))
     mini = shared / "data/coco-wholebody-mini/coco_wholebody_mini.json"
     report.row("  coco-wholebody-mini", _presence(mini))
@@ -210,7 +212,7 @@ def _data_and_weights(report: Report) -> None:
         "  weights", f"{len(onnx)} ONNX: {', '.join(onnx)}" if onnx else _presence(weights, Path.is_dir)
     )
     for rel in COG_WEIGHTS:
-        report.row(f"Cog {Path(rel).name}", _presence(REPO_ROOT / rel))
+        report.row(f"Cog {Path(rel).name}", _presence(here / rel))
 
 
 def collect() -> Report:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+# the built-in set's configs are the repository's configs/demo/: offered from a checkout only
 REPO = Path(__file__).resolve().parents[2]
 BUILTIN = {"demo": REPO / "configs" / "demo" / "study" / "demo_set.yaml"}
 CONFIG_KEYS = ("teacher", "student", "s1", "s2", "mmpose_s1", "mmpose_s2")
@@ -135,6 +136,9 @@ def load_config_set(spec: str) -> ConfigSet:
         ValueError: the file is malformed (see :func:`config_set_from_dict`).
     """
     path = BUILTIN.get(spec) or Path(spec).expanduser()
+    if spec in BUILTIN and not path.is_file():
+        raise FileNotFoundError(f"the built-in config set {spec!r} lives in the repository ({path} does "
+                                f"not exist in an installed package): run the study from a checkout")
     if not path.is_file():
         raise FileNotFoundError(f"config set {spec!r} is neither a built-in set ({', '.join(BUILTIN)}) "
                                 f"nor an existing file")
