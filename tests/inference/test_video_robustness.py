@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from dwpose.inference.pipeline import PoseResult
+from dwpose.inference.predict_io import PredictOptions, predict_video
+from dwpose.inference.smoothing import TrackSmoother
 from dwpose.inference.sources import VideoFrames, open_video, truncation_slack, video_rotation
 from dwpose.inference.tracking import TrackerConfig
 from dwpose.inference.video import VideoOptions, VideoPoseEstimator
@@ -144,6 +146,24 @@ def test_smoothing_uses_the_container_times():
     long_gap = smoothed_after_step([0, 1 / 30, 2 / 30, 1.0])  # the phone dropped to 1 fps for a moment
     assert same == pytest.approx(nominal, abs=1e-4)
     assert nominal > 1.0 and long_gap < 0.25 * nominal  # a long gap lets the filter catch up
+
+
+def test_predict_video_smooths_on_the_container_times(tmp_path, monkeypatch):
+    path = write_video(tmp_path / "vfr.mp4", plain_frames(10))
+    durations = [512] * 4 + [2048] * 2 + [1024] * 4
+    set_frame_durations(path, durations)
+    seen = []
+    smooth = TrackSmoother.smooth
+
+    def spy(self, frame, ids, keypoints, scores, time=None):
+        seen.append(time)
+        return smooth(self, frame, ids, keypoints, scores, time)
+
+    monkeypatch.setattr(TrackSmoother, "smooth", spy)
+    opts = PredictOptions(tmp_path / "out", video=VideoOptions(smooth=True, det_every=2))
+    assert predict_video(StillPerson(0.0), path, opts) == 10
+    want = np.concatenate([[0], np.cumsum(durations)[:-1]]) / 10240
+    np.testing.assert_allclose(seen, want, atol=1e-6)
 
 
 # ---- nobody, leaving and re-entering -------------------------------------------------------------------
