@@ -1,4 +1,5 @@
-"""Cog predictor for DWPose: an image in, the Cog ``.npz`` of keypoints and the keypoints drawn over it out.
+"""Cog predictor for DWPose: an image in, the Cog ``.npz`` of keypoints and the keypoints drawn over it out;
+or a video in, the overlay video, a zip of per-frame ``.npz`` / OpenPose JSON and ``tracks.json`` out.
 
 Same interface as the original DWPose Cog wrapper (inputs ``image``, ``threshold``; outputs the
 ``.npz`` and a picture), without its defects: hands stay with their own person, the crop is converted
@@ -17,6 +18,14 @@ What the server accepts and keeps:
 - ``image`` is the photo itself, as a ``data:`` URL or an ``http(s)`` URL that Cog downloads. A path
   on the server, a ``file://`` URL or anything else is refused with one message (:data:`REFUSED_IMAGE`)
   before any file is looked at, so the answer says nothing about the server's disk.
+- ``video`` (instead of ``image``), the same way: a ``data:`` or ``http(s)`` URL. Its options are those of
+  ``dwpose predict`` on a video (docs/video.md): ``track``, ``smooth`` (JSON booleans), ``det_every``
+  (0: automatic, 5 with ``track`` or ``smooth``, else 1), ``start``, ``end`` (0: to the end), ``stride``,
+  ``max_frames`` (0: all), each a JSON whole number; given with an image they are refused. The answer
+  is ``[pose.mp4, frames.zip, tracks.json]``: the overlay video (frames ``start``, ``start + stride``,
+  ... at ``fps / stride``), ``<frame>.npz`` + ``<frame>.json`` per frame (frame = the video's own
+  index, six digits), and per track ID its frames (``{}`` without ``track``). A video that cannot be
+  read, has no frames or is cut short fails that prediction with one message; the server stays up.
 - ``threshold`` is a JSON number in [0, 1]; booleans, strings, ``null`` and lists are refused.
 - Each request writes its two files into its own folder, deleted as soon as Cog has read them.
 - Up to 64 requests are taken at once (``@cog.concurrent(max=64)``, an async ``predict``); they wait
@@ -33,33 +42,55 @@ Run the real HTTP server without Docker::
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pathlib
+import shutil
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import List
+from typing import List, Optional
 
 import cog
 from cog import BasePredictor, Input, Path
 
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
+    BOTH_GIVEN,
     EMPTY_IMAGE,
     MISSING_IMAGE,
     REFUSED_IMAGE,
+    REFUSED_VIDEO,
     OutputFolders,
+    check_count,
+    check_flag,
     check_threshold,
     uploaded_file,
+    uploaded_video,
 )
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
+from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_video
 from dwpose.inference.runtime import providers_line, use_shared_thread_pool
-from dwpose.inference.sources import read_image
+from dwpose.inference.sources import TruncatedVideo, read_image, silence_opencv_logging
+from dwpose.inference.tracking import TrackerConfig
+from dwpose.inference.video import VideoOptions
 from dwpose.inference.writers import write_cog_npz, write_image
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_POSE_MODEL = "ckpts/dw-ll_ucoco_384.onnx"
 DEFAULT_DET_MODEL = "ckpts/yolox_l.onnx"
+VIDEO_OUTPUTS = ("pose.mp4", "frames.zip", TRACKS)
+# video options: name -> (default, check); a value other than the default needs a video
+VIDEO_INPUTS = {
+    "track": (False, check_flag),
+    "smooth": (False, check_flag),
+    "det_every": (0, lambda name, v: check_count(name, v, 0)),
+    "start": (0, lambda name, v: check_count(name, v, 0)),
+    "end": (0, lambda name, v: check_count(name, v, 0)),
+    "stride": (1, lambda name, v: check_count(name, v, 1)),
+    "max_frames": (0, lambda name, v: check_count(name, v, 0)),
+}
 
 
 def model_spec(value: str) -> List[str]:
@@ -79,6 +110,7 @@ class Predictor(BasePredictor):
         pose = load_pose_model(model_spec(os.environ.get("DWPOSE_POSE_MODEL", DEFAULT_POSE_MODEL)), device)
         det = load_detector(model_spec(os.environ.get("DWPOSE_DET_MODEL", DEFAULT_DET_MODEL)), device)
         self.pipeline = TopDownPipeline(pose, det)
+        silence_opencv_logging()
         print(providers_line(pose_model=pose, detector=det), flush=True)  # what really runs each model
         self.outputs = OutputFolders()
         # One inference at a time, in arrival order: the other requests wait in this executor's queue.
@@ -94,7 +126,8 @@ class Predictor(BasePredictor):
     async def predict(
         self,
         image: Path = Input(  # noqa: B008
-            description="Photo with people (JPEG, PNG, BMP, WebP, TIFF) as a data: URL or an http(s) URL"
+            description="Photo with people (JPEG, PNG, BMP, WebP, TIFF) as a data: URL or an http(s) URL",
+            default=None,
         ),
         threshold: float = Input(  # noqa: B008
             description="Keypoint score threshold; points below it are -1 in the .npz",
@@ -102,12 +135,83 @@ class Predictor(BasePredictor):
             ge=0.0,
             le=1.0,
         ),
+        video: Path = Input(  # noqa: B008
+            description="Instead of image: a video (MP4, MOV, AVI, MKV, WebM) as a data: URL or an http(s) "
+            "URL; returns [pose.mp4, frames.zip, tracks.json]",
+            default=None,
+        ),
+        track: bool = Input(description="Video: stable person IDs across frames", default=False),  # noqa: B008
+        smooth: bool = Input(description="Video: One-Euro filter per person and keypoint", default=False),  # noqa: B008
+        det_every: int = Input(  # noqa: B008
+            description="Video: detector on every N-th frame; 0 = automatic (5 with track or smooth, else 1)",
+            default=0,
+            ge=0,
+        ),
+        start: int = Input(description="Video: first frame", default=0, ge=0),  # noqa: B008
+        end: int = Input(description="Video: stop before this frame; 0 = the end", default=0, ge=0),  # noqa: B008
+        stride: int = Input(description="Video: every K-th frame", default=1, ge=1),  # noqa: B008
+        max_frames: int = Input(description="Video: at most N frames; 0 = all", default=0, ge=0),  # noqa: B008
     ) -> List[Path]:
-        """Returns ``[keypoints.npz, keypoints.png]``: ``person_i`` -> ``{"body": (18, 2), "face": (68, 2),
-        "hands": (2, 21, 2)}`` relative coordinates (or -1), and the poses drawn over the photo."""
+        """An image: ``[keypoints.npz, keypoints.png]``: ``person_i`` -> ``{"body": (18, 2), "face": (68, 2),
+        "hands": (2, 21, 2)}`` relative coordinates (or -1), and the poses drawn over the photo. A video:
+        ``[pose.mp4, frames.zip, tracks.json]`` (see the module docstring)."""
         threshold = check_threshold(threshold)
+        given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
+                     max_frames=max_frames)  # fmt: skip
+        options = {name: check(name, given[name]) for name, (_, check) in VIDEO_INPUTS.items()}
+        loop = asyncio.get_running_loop()
+        if video is not None:
+            if image is not None:
+                raise ValueError(BOTH_GIVEN)
+            clip = uploaded_video(video)
+            return await loop.run_in_executor(self.inference, self._run_video, clip, threshold, options)
+        changed = [name for name, (default, _) in VIDEO_INPUTS.items() if options[name] != default]
+        if changed:
+            raise ValueError(f"{', '.join(changed)}: for a video only (send it as video)")
         photo = uploaded_file(image)
-        return await asyncio.get_running_loop().run_in_executor(self.inference, self._run, photo, threshold)
+        return await loop.run_in_executor(self.inference, self._run, photo, threshold)
+
+    def _run_video(self, clip: pathlib.Path, threshold: float, options: dict) -> List[Path]:
+        """The blocking part of :meth:`predict` for a video, in the inference thread."""
+        if options["end"] and options["end"] <= options["start"]:
+            raise ValueError(f"end {options['end']} must be after start {options['start']}")
+        video = VideoOptions(
+            track=options["track"],
+            smooth=options["smooth"],
+            det_every=options["det_every"] or None,
+            tracker=TrackerConfig(keypoint_threshold=threshold),
+            start=options["start"],
+            end=options["end"] or None,
+            stride=options["stride"],
+        )
+        folder = self.outputs.new()
+        work = folder / "work"
+        opts = PredictOptions(work, threshold, max_frames=options["max_frames"] or None, video=video)
+        try:
+            work.mkdir()
+            try:
+                predict_video(self.pipeline, clip, opts, stem="video")
+            except TruncatedVideo as exc:  # nothing is handed back: say only where the file breaks
+                raise ValueError(_without(str(exc).split("; ")[0], clip)) from None
+            except (ValueError, FileNotFoundError) as exc:  # the message without the server's temp path
+                raise ValueError(_without(str(exc), clip).replace("--start", "start")) from None
+            files = [folder / name for name in VIDEO_OUTPUTS]
+            shutil.move(str(work / "video_pose.mp4"), files[0])
+            frames = sorted(p for p in (work / "video").iterdir() if p.name != TRACKS)
+            with zipfile.ZipFile(files[1], "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in frames:
+                    archive.write(path, path.name)
+            tracks = work / "video" / TRACKS
+            if tracks.is_file():
+                shutil.move(str(tracks), files[2])
+            else:
+                files[2].write_text(json.dumps({}))
+            shutil.rmtree(work)
+        except BaseException:
+            self.outputs.discard(folder)
+            raise
+        self.outputs.hand_over(folder, files)
+        return [Path(f) for f in files]
 
     def _run(self, photo: pathlib.Path, threshold: float) -> List[Path]:
         """The blocking part of :meth:`predict`, in the inference thread."""
@@ -130,3 +234,8 @@ class Predictor(BasePredictor):
             raise
         self.outputs.hand_over(folder, files)
         return [Path(f) for f in files]
+
+
+def _without(message: str, path: Optional[pathlib.Path]) -> str:
+    """``message`` without `` PATH`` (the server's temp file name)."""
+    return message.replace(f" {path}", "") if path is not None else message

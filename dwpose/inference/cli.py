@@ -30,7 +30,7 @@ from dwpose.inference.predict_io import (
     predict_video,
 )
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
-from dwpose.inference.sources import classify_input, silence_opencv_logging
+from dwpose.inference.sources import TruncatedVideo, classify_input, silence_opencv_logging
 from dwpose.inference.video import _positive_int, _unit_float, add_video_arguments, video_options
 
 
@@ -123,7 +123,8 @@ def _trusting(enabled: bool) -> contextlib.AbstractContextManager:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``dwpose predict``; returns 0, or 3 when a folder had images that were skipped.
+    """Run ``dwpose predict``; returns 0, or 3 when a folder had images that were skipped or a video
+    was truncated (the frames before the damage are written).
 
     User mistakes raise ValueError / FileNotFoundError (one error line, exit 2).
     """
@@ -160,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"dwpose predict: {summary.skipped_line()}", file=sys.stderr)
             return EXIT_PARTIAL
     else:
-        frames = predict_video(pipeline, source, opts)
+        try:
+            frames = predict_video(pipeline, source, opts)
+        except TruncatedVideo as exc:  # the frames before the damage are written: exit 3, not 2
+            print(f"dwpose: error: {exc}", file=sys.stderr)
+            return EXIT_PARTIAL
         print(f"{frames} frame(s) -> {args.out}")
     return 0

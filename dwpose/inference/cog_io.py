@@ -31,8 +31,14 @@ REFUSED_IMAGE = (
     "image must be a data: URL (data:image/jpeg;base64,...) or an http(s) URL; "
     "paths on the server and file:// URLs are refused"
 )
-MISSING_IMAGE = f"image is required: {HOW_TO_SEND}"
+MISSING_IMAGE = f"image is required: {HOW_TO_SEND} (or a video as video)"
 EMPTY_IMAGE = f"image is empty: {HOW_TO_SEND}"
+REFUSED_VIDEO = (
+    "video must be a data: URL (data:video/mp4;base64,...) or an http(s) URL; "
+    "paths on the server and file:// URLs are refused"
+)
+EMPTY_VIDEO = "video is empty: send the video as a data: URL (data:video/mp4;base64,...) or an http(s) URL"
+BOTH_GIVEN = "give image or video, not both"
 STALE_OUTPUTS_S = 600.0  # output folders Cog never read (prediction failed after predict()) go after this
 
 
@@ -54,6 +60,40 @@ def check_threshold(value: Any) -> float:
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         raise ValueError(f"threshold must be a number between 0 and 1 (such as 0.3), got {shown}")
     return float(value)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` if it is a JSON boolean (``true`` / ``false``); ValueError naming ``name`` otherwise."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {_shown(value)}")
+    return value
+
+
+def check_count(name: str, value: Any, least: int) -> int:
+    """``value`` if it is a JSON integer (``5``, ``5.0``) at least ``least``; ValueError otherwise."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and float(value).is_integer() and value >= least
+    if not ok:
+        raise ValueError(f"{name} must be a whole number >= {least}, got {_shown(value)}")
+    return int(value)
+
+
+def _shown(value: Any) -> str:
+    try:
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def uploaded_video(video: Any) -> pathlib.Path:
+    """:func:`uploaded_file` for the ``video`` input (its own messages: :data:`REFUSED_VIDEO`)."""
+    if isinstance(video, str) and not video.strip():
+        raise ValueError(EMPTY_VIDEO)
+    try:
+        return uploaded_file(video)
+    except ValueError:
+        raise ValueError(REFUSED_VIDEO) from None
 
 
 def uploaded_file(image: Any) -> pathlib.Path:

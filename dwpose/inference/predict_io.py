@@ -22,7 +22,14 @@ from dwpose.inference.boxes import BoxTable
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
-from dwpose.inference.sources import chunked, iter_frames, list_images, open_video, read_image
+from dwpose.inference.sources import (
+    TruncatedVideo,
+    VideoFrames,
+    chunked,
+    list_images,
+    open_video,
+    read_image,
+)
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
 from dwpose.inference.writers import write_cog_npz, write_image, write_openpose_json
 
@@ -155,6 +162,7 @@ def predict_video(
     source: Union[Path, int],
     opts: PredictOptions,
     on_frame: Optional[Callable[[FramePoses, Optional[int]], None]] = None,
+    stem: Optional[str] = None,
 ) -> int:
     """A video file or webcam: annotated ``<stem>_pose.mp4`` and per-frame npz/json in ``<stem>/``.
 
@@ -163,24 +171,31 @@ def predict_video(
     ``opts.batch_frames`` frames share one pose-model call; otherwise frames go one by one
     (:class:`~dwpose.inference.video.VideoPoseEstimator`). ``on_frame(poses, total)`` is called after
     each frame is written (``total``: frames to do, None when unknown), e.g. by ``dwpose app`` for its
-    progress bar and table. Returns the number of frames.
+    progress bar and table. Frame times (for ``--smooth``) are the container's timestamps where OpenCV
+    gives them (:class:`~dwpose.inference.sources.VideoFrames`). ``stem`` names the outputs (default:
+    the file's stem). Returns the number of frames.
+
+    Raises:
+        TruncatedVideo: the file stopped yielding frames before its declared end; everything up to
+            there is written first (per-frame files, the overlay video, ``tracks.json``).
     """
     video = opts.video
     cap = open_video(source)
-    stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
+    if stem is None:
+        stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = _frames_to_do(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None, opts)
     estimator = VideoPoseEstimator(pipeline, video, fps)
     frames_dir = opts.out_dir / stem
     writer, done = None, 0
+    reader = VideoFrames(cap, fps, video.start, video.end, video.stride, opts.max_frames)
     try:
         with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
-            frames = iter_frames(cap, video.start, video.end, video.stride, opts.max_frames)
-            for chunk in chunked(frames, opts.batch_frames):
+            for chunk in chunked(iter(reader), opts.batch_frames):
                 writer = writer or AtomicVideoWriter(
                     opts.out_dir / f"{stem}_pose.mp4", fps / video.stride, chunk[0][1].shape[1::-1]
                 )
-                for (_, frame), poses in zip(chunk, estimator.process(chunk)):
+                for (_, frame, _), poses in zip(chunk, estimator.process(chunk)):
                     write_results(
                         frames_dir, f"{poses.index:06d}", frame, poses.result, opts, False, poses.ids
                     )
@@ -189,7 +204,7 @@ def predict_video(
                     if on_frame is not None:
                         on_frame(poses, total)
                 bar.update(len(chunk))
-        if done == 0:
+        if done == 0 and reader.stopped_at is None:
             raise ValueError(f"no frames to process: the video ends before --start {video.start}")
     finally:
         cap.release()
@@ -197,6 +212,12 @@ def predict_video(
             writer.close()
         if video.track and done:
             atomic_write_json(frames_dir / TRACKS, estimator.tracks_summary())
+    if reader.stopped_at is not None:
+        kept = f"the {done} frame(s) before it are written to {opts.out_dir}" if done else "nothing written"
+        raise TruncatedVideo(
+            f"video {source} is truncated or corrupt: no frame could be read from frame "
+            f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}"
+        )
     return done
 
 

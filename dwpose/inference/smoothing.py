@@ -4,8 +4,9 @@ The One-Euro filter (Casiez, Roussel and Vogel, CHI 2012) is a low-pass filter w
 the speed of the signal: a still keypoint is smoothed hard (``min_cutoff`` Hz), a fast one follows with
 little lag (``cutoff = min_cutoff + beta * speed``). Here it is
 
-- frame-rate aware: time is ``frame / fps`` of the video, so a frame skipped by ``--stride`` or a
-  keypoint unseen for a while counts as the time it was;
+- frame-rate aware: time is the frame's timestamp from the container where OpenCV gives one (a
+  variable-frame-rate phone video keeps its real timing), else ``frame / fps``, so a frame skipped by
+  ``--stride`` or a keypoint unseen for a while counts as the time it was;
 - scale free: ``speed`` is measured in person sizes per second (the person's box diagonal), so ``beta``
   means the same for a child far away and a face filling the frame;
 - confidence aware: a keypoint scoring under the threshold leaves its filter untouched (it is passed
@@ -110,9 +111,17 @@ class TrackSmoother:
         self.filters: Dict[int, OneEuroFilter] = {}
         self._last_seen: Dict[int, float] = {}
 
-    def smooth(self, frame: int, ids: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """``(N, K, 2)`` smoothed keypoints of the people ``ids`` ``(N,)`` seen at ``frame``."""
-        t = frame / self.fps
+    def smooth(
+        self,
+        frame: int,
+        ids: np.ndarray,
+        keypoints: np.ndarray,
+        scores: np.ndarray,
+        time: Optional[float] = None,
+    ) -> np.ndarray:
+        """``(N, K, 2)`` smoothed keypoints of the people ``ids`` ``(N,)`` seen at ``frame``; ``time``
+        (seconds: the container's timestamp of a variable-frame-rate video) replaces ``frame / fps``."""
+        t = frame / self.fps if time is None else float(time)
         out = np.asarray(keypoints, np.float64).copy()
         for n, track_id in enumerate(int(i) for i in ids):
             valid = scores[n] >= self.threshold

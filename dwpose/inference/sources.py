@@ -135,8 +135,11 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
 
 
 def silence_opencv_logging() -> None:
-    """Mute OpenCV's own warnings (``[ WARN:0] ... readHeader``): callers report failures themselves."""
+    """Mute OpenCV's own warnings (``[ WARN:0] ... readHeader``) and FFmpeg's (``[mjpeg @ 0x...] overread``
+    while a truncated file is read): callers report failures themselves. FFmpeg's level is read when
+    OpenCV first opens a video, so call this before that (``OPENCV_FFMPEG_LOGLEVEL`` set by the user wins)."""
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 
 @contextlib.contextmanager
@@ -154,17 +157,136 @@ def native_stderr_muted() -> Iterator[None]:
         os.close(devnull)
 
 
+class TruncatedVideo(ValueError):
+    """A video stopped yielding frames before the frame count its header declares (truncated or corrupt)."""
+
+
+def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path]) -> str:
+    if path is not None and path.is_file() and path.stat().st_size == 0:
+        return f"video {path} is empty (0 bytes)"
+    what = f"video {path}" if path is not None else "the webcam"
+    if cap.isOpened():
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if declared == 0:
+            return f"{what} has no frames (0 frames in its header)"
+        if declared > 0:
+            return f"cannot read the first frame of {what}: it is truncated or corrupt"
+    return (
+        f"cannot open {what}: OpenCV could not read a frame from it (not a video, a codec OpenCV lacks, "
+        "no frames, or cut short before its index)"
+    )
+
+
 def open_video(source: Union[Path, int]) -> cv2.VideoCapture:
-    """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read it."""
+    """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read a frame
+    from it (empty file, no frames, truncated before the first frame, not a video).
+
+    Frames come upright: OpenCV's FFmpeg backend turns them by the rotation in the file's metadata
+    (``CAP_PROP_ORIENTATION_AUTO``, switched on here explicitly), so keypoints, drawings and the overlay
+    video are in the orientation a phone shows. ``video_rotation(cap)`` tells the angle it applied.
+    """
     target = source if isinstance(source, int) else str(source)
+    path = None if isinstance(source, int) else Path(source)
     with native_stderr_muted():
         cap = cv2.VideoCapture(target)
+        _auto_rotate(cap)
         ok = cap.isOpened() and cap.read()[0]
+        reason = None if ok else _no_frame_reason(cap, path)
         cap.release()
-    if not ok:
-        what = f"webcam {source}" if isinstance(source, int) else f"video {source}"
-        raise ValueError(f"cannot open {what}: OpenCV could not read a frame from it")
-    return cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
+    if reason is not None:
+        raise ValueError(reason)
+    cap = cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
+    _auto_rotate(cap)
+    return cap
+
+
+def _auto_rotate(cap: cv2.VideoCapture) -> None:
+    if hasattr(cv2, "CAP_PROP_ORIENTATION_AUTO") and cap.isOpened():
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+
+
+def video_rotation(cap: cv2.VideoCapture) -> int:
+    """Degrees (0, 90, 180, 270) the file's metadata asks frames to be turned, as OpenCV reads it
+    (``CAP_PROP_ORIENTATION_META``); 0 where OpenCV does not expose it (older builds, other backends)."""
+    if not hasattr(cv2, "CAP_PROP_ORIENTATION_META"):
+        return 0
+    value = cap.get(cv2.CAP_PROP_ORIENTATION_META)
+    return int(round(value)) % 360 if np.isfinite(value) else 0
+
+
+def truncation_slack(declared: int) -> int:
+    """Frames a file may end before its declared count without being called truncated: the count is
+    estimated from the duration in some containers (Matroska, WebM), so 2 frames or 1%, whichever is more."""
+    return max(2, declared // 100)
+
+
+class VideoFrames:
+    """``(frame index, BGR frame, time in seconds)`` for frames ``start``, ``start + stride``, ... before
+    ``end``, at most ``max_frames`` of them. Skipped frames are grabbed, not decoded to BGR (exact on
+    every codec, unlike seeking).
+
+    Time: a frame's time is the container's timestamp (``CAP_PROP_POS_MSEC`` after the read: the
+    presentation time of that frame, so a variable-frame-rate phone video keeps its real timing) when
+    OpenCV gives one later than the previous frame's; otherwise (no timestamps, as from some webcams or
+    raw streams, or a timestamp that goes backwards) the previous frame's time plus the frames between
+    over ``fps``. The first frame read without a timestamp (0 after frame 0 counts as none) is at
+    ``index / fps``.
+
+    After the iteration, ``stopped_at`` is the index of the first frame that could not be read when
+    that was before the frame count the header declares (less :func:`truncation_slack`) and before
+    ``end``: the file is truncated or corrupt there. It stays None when the video simply ended.
+    """
+
+    def __init__(
+        self,
+        cap: cv2.VideoCapture,
+        fps: float,
+        start: int = 0,
+        end: Optional[int] = None,
+        stride: int = 1,
+        max_frames: Optional[int] = None,
+    ) -> None:
+        if start < 0 or stride < 1 or (end is not None and end < 0):
+            raise ValueError(
+                f"frame range needs start >= 0, end >= 0 and stride >= 1; got {start}, {end}, {stride}"
+            )
+        self.cap, self.fps = cap, fps if fps and fps > 0 else 30.0
+        self.start, self.end, self.stride, self.max_frames = start, end, stride, max_frames
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.declared: Optional[int] = declared if declared > 0 else None
+        self.stopped_at: Optional[int] = None
+        self._last: Optional[Tuple[int, float]] = None  # index and time of the last frame read
+
+    def _time(self, index: int) -> float:
+        stamp = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if self._last is None:
+            given = np.isfinite(stamp) and (stamp > 0 or (stamp == 0 and index == 0))
+            t = stamp if given else index / self.fps
+        else:
+            last_index, last_t = self._last
+            t = stamp if np.isfinite(stamp) and stamp > last_t else last_t + (index - last_index) / self.fps
+        self._last = (index, t)
+        return t
+
+    def _failed(self, index: int) -> None:
+        limit = self.declared - truncation_slack(self.declared) if self.declared else None
+        if limit is not None and index < limit and (self.end is None or index < self.end):
+            self.stopped_at = index
+
+    def __iter__(self) -> Iterator[Tuple[int, np.ndarray, float]]:
+        index, count = 0, 0
+        end, max_frames = self.end, self.max_frames
+        while (end is None or index < end) and (max_frames is None or count < max_frames):
+            if index < self.start or (index - self.start) % self.stride:
+                if not self.cap.grab():
+                    return self._failed(index)
+            else:
+                ok, frame = self.cap.read()
+                if not ok:
+                    return self._failed(index)
+                yield index, frame, self._time(index)
+                count += 1
+            index += 1
 
 
 def iter_frames(
@@ -174,25 +296,10 @@ def iter_frames(
     stride: int = 1,
     max_frames: Optional[int] = None,
 ) -> Iterator[Tuple[int, np.ndarray]]:
-    """Yield ``(frame index, BGR frame)`` for frames ``start``, ``start + stride``, ... before ``end``,
-    at most ``max_frames`` of them. Skipped frames are grabbed, not decoded to BGR (exact on every codec,
-    unlike seeking)."""
-    if start < 0 or stride < 1 or (end is not None and end < 0):
-        raise ValueError(
-            f"frame range needs start >= 0, end >= 0 and stride >= 1; got {start}, {end}, {stride}"
-        )
-    index, count = 0, 0
-    while (end is None or index < end) and (max_frames is None or count < max_frames):
-        if index < start or (index - start) % stride:
-            if not cap.grab():
-                return
-        else:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield index, frame
-            count += 1
-        index += 1
+    """``(frame index, BGR frame)`` of :class:`VideoFrames` (without the times)."""
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    for index, frame, _ in VideoFrames(cap, fps, start, end, stride, max_frames):
+        yield index, frame
 
 
 def chunked(items: Iterator, size: int) -> Iterator[list]:

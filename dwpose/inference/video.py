@@ -82,6 +82,7 @@ class FramePoses:
     result: PoseResult
     ids: Optional[np.ndarray] = None
     detected: bool = True
+    time: Optional[float] = None  # seconds: the container's timestamp, or None for index / fps
 
 
 class VideoPoseEstimator:
@@ -108,13 +109,15 @@ class VideoPoseEstimator:
         self._last_detection: Optional[int] = None
         self._frame_of: List[int] = []  # processed count -> video frame index
 
-    def process(self, frames: Sequence[Tuple[int, np.ndarray]]) -> List[FramePoses]:
-        """Poses of ``(video frame index, BGR frame)`` pairs that follow the previous call's."""
+    def process(self, frames: Sequence[tuple]) -> List[FramePoses]:
+        """Poses of ``(video frame index, BGR frame)`` pairs, or ``(index, frame, time in seconds)``
+        triples (:class:`~dwpose.inference.sources.VideoFrames`), that follow the previous call's."""
+        items = [(f[0], f[1], f[2] if len(f) > 2 else None) for f in frames]
         if self.det_every == 1:
-            results = self.pipeline.predict_batch([f for _, f in frames])
-            self.detector_calls += len(frames)
-            return [self._finish(i, r, True) for (i, _), r in zip(frames, results)]
-        return [self._finish(i, *self._estimate(f)) for i, f in frames]
+            results = self.pipeline.predict_batch([f for _, f, _ in items])
+            self.detector_calls += len(items)
+            return [self._finish(i, r, True, t) for (i, _, t), r in zip(items, results)]
+        return [self._finish(i, *self._estimate(f), t) for i, f, t in items]
 
     def _estimate(self, frame: np.ndarray) -> Tuple[PoseResult, bool]:
         boxes = self._derived_boxes(frame.shape[1], frame.shape[0])
@@ -159,19 +162,21 @@ class VideoPoseEstimator:
                 boxes.append(box)
         return np.asarray(boxes, np.float32).reshape(-1, 4)
 
-    def _finish(self, index: int, result: PoseResult, detected: bool) -> FramePoses:
+    def _finish(
+        self, index: int, result: PoseResult, detected: bool, time: Optional[float] = None
+    ) -> FramePoses:
         count = self._count
         self._count += 1
         self._frame_of.append(index)
         if self.tracker is None:
-            return FramePoses(index, result, None, detected)
+            return FramePoses(index, result, None, detected, time)
         ids = self.tracker.update(count, result.keypoints, result.scores, result.boxes)
         if self.smoother is not None and len(ids):
-            smoothed = self.smoother.smooth(index, ids, result.keypoints, result.scores)
+            smoothed = self.smoother.smooth(index, ids, result.keypoints, result.scores, time)
             result = PoseResult(result.boxes, result.box_scores, smoothed, result.scores, result.image_size)
         order = np.argsort(ids, kind="stable")
         result = _take(result, order)
-        return FramePoses(index, result, ids[order] if self.options.track else None, detected)
+        return FramePoses(index, result, ids[order] if self.options.track else None, detected, time)
 
     def tracks_summary(self) -> Dict[str, dict]:
         """``tracks.json``: per track ID its first and last video frame, how many frames and which."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -138,3 +139,44 @@ def test_output_root_is_one_private_folder(cog_tmp):
     assert [p.name for p in cog_tmp.iterdir()] == [outputs.root.name]
     assert outputs.root.name.startswith("dwpose-cog-")
     assert oct(os.stat(outputs.root).st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_video_flags_take_json_booleans(value):
+    assert predict.check_flag("track", value) is value
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("true", '"true"'), (1, "1"), (None, "null"), ([True], "[true]")]
+)
+def test_video_flags_refuse_the_rest(value, shown):
+    with pytest.raises(ValueError, match=f"^track must be true or false, got {re.escape(shown)}$"):
+        predict.check_flag("track", value)
+
+
+def test_video_counts_take_whole_numbers_at_least_the_least():
+    assert predict.check_count("stride", 3, 1) == 3 and predict.check_count("stride", 2.0, 1) == 2
+    assert predict.check_count("start", 0, 0) == 0
+    for value, shown in [
+        (0, "0"),
+        (1.5, "1.5"),
+        (True, "true"),
+        ("2", '"2"'),
+        (None, "null"),
+        (float("inf"), "Infinity"),
+    ]:
+        with pytest.raises(ValueError, match=f"^stride must be a whole number >= 1, got {re.escape(shown)}$"):
+            predict.check_count("stride", value, 1)
+
+
+def test_video_uploads_are_checked_like_images(cog_tmp, tmp_path):
+    clip = _cog_download(cog_tmp, b"\x00\x00\x00\x18ftypmp42")
+    assert predict.uploaded_video(clip) == Path(clip)
+    planted = tmp_path / "clip.mp4"
+    planted.write_bytes(b"x")
+    for value in (str(planted), f"file://{planted}", cog.Path(planted), 5):
+        with pytest.raises(ValueError) as err:
+            predict.uploaded_video(value)
+        assert str(err.value) == predict.REFUSED_VIDEO, value
+    with pytest.raises(ValueError, match="^video is empty"):
+        predict.uploaded_video("  ")

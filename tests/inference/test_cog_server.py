@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import List, Tuple
@@ -353,3 +354,98 @@ def test_32_concurrent_clients_all_get_their_own_prediction(cog_server, photos):
             np.testing.assert_allclose(got[name], want[name], atol=1e-6)
         png = cv2.imdecode(np.frombuffer(_decode_data_url(body["output"][1]), np.uint8), cv2.IMREAD_COLOR)
         assert png.shape == shapes[i % len(uploads)]
+
+
+@pytest.fixture(scope="module")
+def clip_upload(shared_dir, tmp_path_factory) -> SimpleNamespace:
+    """The real PoseTrack18 clip's frames at half size as an MP4 (``mp4``), and cut short as an AVI whose
+    header declares 15 frames (``cut``): bytes to upload."""
+    from tests.conftest import require_shared
+
+    clip = require_shared(shared_dir / "data/video-mini/posetrack18_000001_mpiinew_test.mp4", "clip", "file")
+    cap, frames = cv2.VideoCapture(str(clip)), []
+    while len(frames) < 5:
+        ok, frame = cap.read()
+        assert ok
+        frames.append(cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA))
+    cap.release()
+    folder = tmp_path_factory.mktemp("clip_upload")
+    files = {}
+    for name, fourcc, frames_in in (("clip.mp4", "mp4v", frames), ("long.avi", "MJPG", frames * 3)):
+        writer = cv2.VideoWriter(str(folder / name), cv2.VideoWriter_fourcc(*fourcc), 10, (640, 360))
+        for frame in frames_in:
+            writer.write(frame)
+        writer.release()
+        files[name] = (folder / name).read_bytes()
+    long = files["long.avi"]
+    return SimpleNamespace(mp4=files["clip.mp4"], cut=long[: len(long) * 6 // 10])
+
+
+def _video_answer(answer: dict, tmp_path: Path) -> SimpleNamespace:
+    """The three outputs of a video prediction: frames and fps of pose.mp4, the zip's files, tracks.json."""
+    video_url, zip_url, tracks_url = answer["output"]
+    video = tmp_path / "pose.mp4"
+    video.write_bytes(_decode_data_url(video_url))
+    cap = cv2.VideoCapture(str(video))
+    frames, fps, shape = (
+        int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+        cap.get(cv2.CAP_PROP_FPS),
+        cap.read()[1].shape,
+    )
+    cap.release()
+    archive = zipfile.ZipFile(io.BytesIO(_decode_data_url(zip_url)))
+    npz = {
+        n: np.load(io.BytesIO(archive.read(n)), allow_pickle=True)
+        for n in archive.namelist()
+        if n.endswith(".npz")
+    }
+    docs = {n: json.loads(archive.read(n)) for n in archive.namelist() if n.endswith(".json")}
+    tracks = json.loads(_decode_data_url(tracks_url))
+    return SimpleNamespace(frames=frames, fps=fps, shape=shape, npz=npz, docs=docs, tracks=tracks)
+
+
+def test_real_cog_server_serves_a_video_and_survives_bad_ones(
+    cog_server, predict_module, clip_upload, photos, tmp_path
+):
+    video = _data_url(clip_upload.mp4, "video/mp4")
+    inputs = {"video": video, "track": True, "smooth": True, "det_every": 2, "start": 1, "max_frames": 3}
+    answer = _predict(cog_server, inputs)
+    assert answer["status"] == "succeeded", answer.get("error")
+    got = _video_answer(answer, tmp_path)
+    assert (got.frames, got.fps, got.shape) == (3, 10.0, (360, 640, 3))
+    names = [f"{i:06d}" for i in (1, 2, 3)]  # the video's own frame indices
+    assert sorted(got.npz) == [f"{n}.npz" for n in names] and sorted(got.docs) == [f"{n}.json" for n in names]
+    seen: dict = {}
+    for n in names:
+        ids = [p["person_id"][0] for p in got.docs[f"{n}.json"]["people"]]
+        assert sorted(got.npz[f"{n}.npz"].files) == sorted(f"person_{k}" for k in ids)
+        for k in ids:
+            seen.setdefault(str(k), []).append(int(n))
+    assert seen and {k: v["frames"] for k, v in got.tracks.items()} == seen  # IDs agree everywhere
+
+    plain = _video_answer(_predict(cog_server, {"video": video, "max_frames": 2}), tmp_path)
+    assert plain.frames == 2 and plain.tracks == {} and sorted(plain.npz) == ["000000.npz", "000001.npz"]
+    assert all(n.startswith("person_") for d in plain.npz.values() for n in d.files)
+
+    failures = [
+        ({"video": _data_url(b"not a video", "video/mp4")}, "cannot open video: OpenCV could not read"),
+        ({"video": _data_url(clip_upload.cut, "video/x-msvideo")},
+         "video is truncated or corrupt: no frame could be read from frame "),
+        ({"video": video, "start": 9}, "no frames to process: the video ends before start 9"),
+        ({"video": video, "start": 3, "end": 2}, "end 2 must be after start 3"),
+        ({"video": video, "track": "yes"}, 'track must be true or false, got "yes"'),
+        ({"video": video, "stride": 0}, "stride must be a whole number >= 1, got 0"),
+        ({"video": video, "det_every": 1.5}, "det_every must be a whole number >= 0, got 1.5"),
+        ({"video": video, "image": video}, "give image or video, not both"),
+        ({"video": "/etc/passwd"}, predict_module.REFUSED_VIDEO),
+        ({"image": _data_url(photos[0].read_bytes(), "image/jpeg"), "track": True},
+         "track: for a video only"),
+    ]  # fmt: skip
+    for inputs, message in failures:
+        bad = _predict(cog_server, inputs)
+        assert bad["status"] == "failed" and bad.get("output") is None, inputs.keys()
+        assert message in bad["error"], bad["error"]
+        assert str(cog_server.tmpdir) not in bad["error"] and "dwpose-cog-" not in bad["error"]
+    again = _video_answer(_predict(cog_server, {"video": video, "track": True, "max_frames": 5}), tmp_path)
+    assert again.frames == 5 and again.tracks  # the server is still up and serving videos
+    assert _leftovers(cog_server.tmpdir) == []  # uploads and output folders of all of these are gone
