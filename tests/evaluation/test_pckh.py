@@ -121,3 +121,73 @@ def test_table_and_results_reader(mpii_mini, headbox_mat, tmp_path):
         load_mpii_results(str(path), gt["images"])
     with pytest.raises(ValueError, match="PCKh needs head sizes"):
         load_mpii_gt(str(mpii_mini / "test_mpii.json"))
+
+
+def test_metric_class_matches_mmpose_on_the_same_samples(mpii_mini, headbox_mat):
+    from dwpose.evaluation.pckh_metric import MpiiPCKhTableMetric
+
+    gt = load_mpii_gt(str(mpii_mini / "test_mpii.json"), headbox_mat)
+    pred = _predictions(gt["keypoints"], gt["head_size"], 3)
+    ref, ds = _mmpose_scores(mpii_mini, headbox_mat, pred)
+    metric = MpiiPCKhTableMetric()
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        sample = dict(gt_instances=dict(keypoints=info["keypoints"], head_size=info["head_size"],
+                                        keypoints_visible=info["keypoints_visible"]),
+                      pred_instances=dict(keypoints=pred[i:i + 1]))
+        metric.process([], [sample])
+    got = metric.evaluate(len(ds))
+    assert got["mpii/Mean"] == pytest.approx(float(ref["PCK"]), abs=1e-6)
+    assert got["mpii/Wrist"] == pytest.approx(float(ref["Wrist PCK"]), abs=1e-6)
+    assert len([k for k in got if k.startswith("mpii/PCKh/")]) == 16
+
+
+def test_dwpose_eval_prints_the_pckh_table(mpii_mini, headbox_mat, tmp_path, capsys):
+    from dwpose.cli import main
+
+    gt = load_mpii_gt(str(mpii_mini / "test_mpii.json"), headbox_mat)
+    pred = _predictions(gt["keypoints"], gt["head_size"], 1)
+    path = tmp_path / "results.json"
+    results = [{"image": im, "keypoints": p.tolist()} for im, p in zip(gt["images"], pred)]
+    path.write_text(json.dumps(results))
+    ann = str(mpii_mini / "test_mpii.json")
+    assert main(["eval", ann, str(path), "--headbox", headbox_mat]) == 0
+    scores = mpii_pckh(pred, gt["keypoints"], gt["visible"], gt["head_size"])
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    assert row == f"| all | {scores['Head']:.1f} | {scores['Shoulder']:.1f} | {scores['Elbow']:.1f} | " \
+        f"{scores['Wrist']:.1f} | {scores['Hip']:.1f} | {scores['Knee']:.1f} | {scores['Ankle']:.1f} | " \
+        f"{scores['Mean']:.1f} | {scores['Mean@0.1']:.1f} |"
+    assert main(["eval", ann, str(path), "--json", "--headbox", headbox_mat]) == 0
+    assert json.loads(capsys.readouterr().out)["Mean"] == pytest.approx(scores["Mean"])
+    assert main(["eval", ann, str(path)]) == 2  # no head boxes: one error line
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("dwpose: error: PCKh needs head sizes")
+
+
+def test_tools_test_prints_pckh_on_the_mpii_mini_set(mpii_mini, headbox_mat, tmp_path, capsys):
+    """``tools/test.py`` with the MPII student config on the 5 real photos: PCKh table == mmpose's PCK."""
+    import torch
+
+    import dwpose.plugin  # noqa: F401
+    from dwpose.engine.test import parse_args, test
+    from tests.distiller.helpers import REPO, build_plain, save_plain_checkpoint
+
+    cfg = str(REPO / "configs/body_2d_keypoint/simcc/mpii"
+              / "simcc_mobilenetv2_wo-deconv_8xb64-270e_mpii-256x256.py")
+    torch.manual_seed(0)
+    model = build_plain(cfg)
+    model.init_weights()
+    ckpt = save_plain_checkpoint(model, tmp_path / "mpii.pth")
+    args = parse_args([cfg, ckpt, "--work-dir", str(tmp_path / "work"), "--cfg-options",
+                       f"test_dataloader.dataset.data_root={mpii_mini}/",
+                       "test_dataloader.dataset.ann_file=test_mpii.json",
+                       "test_dataloader.dataset.data_prefix.img=",
+                       f"test_dataloader.dataset.headbox_file={headbox_mat}",
+                       "test_dataloader.num_workers=0", "test_dataloader.persistent_workers=False",
+                       "test_dataloader.batch_size=5"])
+    args.cfg_options["test_evaluator"] = [dict(type="MpiiPCKhTableMetric"), dict(type="MpiiPCKAccuracy")]
+    metrics = test(args)
+    assert metrics["mpii/Mean"] == pytest.approx(metrics["PCK"], abs=1e-6)
+    out = capsys.readouterr().out
+    assert "| Model | Head | Shoulder | Elbow | Wrist | Hip | Knee | Ankle | Mean | Mean@0.1 |" in out
+    assert (tmp_path / "work" / "work_pckh_table.md").is_file()
