@@ -126,8 +126,9 @@ def load_mpii_gt(ann_file: str, headbox_mat: Optional[str] = None) -> dict:
     elif all("head_size" in a for a in anns):
         head = np.array([a["head_size"] for a in anns], np.float64)
     else:
-        raise ValueError("PCKh needs head sizes: pass MPII's head boxes (mpii_gt_val.mat: dwpose eval --headbox, "
-                         "mmpose's MpiiDataset headbox_file), or give every annotation a head_size")
+        raise ValueError("PCKh needs head sizes: pass MPII's head boxes (mpii_gt_val.mat: dwpose eval "
+                         "--headbox, mmpose's MpiiDataset headbox_file), or give every annotation a "
+                         "head_size")
     return {"images": [a["image"] for a in anns],
             "keypoints": np.array([a["joints"] for a in anns], np.float64),
             "visible": np.array([a["joints_vis"] for a in anns], np.float64),
