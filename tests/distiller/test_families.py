@@ -36,6 +36,7 @@ from tests.distiller.helpers import (
 
 MBV2_CFG = str(HERE / "configs/tiny_mbv2_student.py")
 RESNET_CFG = str(HERE / "configs/tiny_resnet_student.py")
+SHUFFLE_CFG = str(HERE / "configs/tiny_shufflenet_student.py")
 
 
 def _feature_parts(model, samples):
@@ -50,20 +51,26 @@ def _feature_parts(model, samples):
     return s_feat, t_feat, losses
 
 
-def test_mobilenet_student_feature_loss_matches_mmpose_fealoss(teacher_ckpt):
-    """Same map size, other channels: our loss == mmpose's FeaLoss with the same 1x1 conv."""
-    from mmpose.models.losses import FeaLoss
+@pytest.mark.parametrize("cfg,channels", [(MBV2_CFG, 1280), (SHUFFLE_CFG, 1024)], ids=["mbv2", "shufflenet"])
+def test_cross_family_losses_match_mmpose_fealoss_and_kdloss(teacher_ckpt, cfg, channels):
+    """Same map size, other channels: our losses == mmpose's FeaLoss (same 1x1 conv) and KDLoss."""
+    from mmpose.models.losses import FeaLoss, KDLoss
 
-    model = build_distiller(1, teacher_ckpt, student_cfg=MBV2_CFG, epoch_decay=False)
+    model = build_distiller(1, teacher_ckpt, student_cfg=cfg, epoch_decay=False)
     assert isinstance(model.align, torch.nn.Conv2d)
-    assert (model.align.in_channels, model.align.out_channels) == (1280, 384)
+    assert (model.align.in_channels, model.align.out_channels) == (channels, 384)
     s_feat, t_feat, losses = _feature_parts(model, make_samples(2, seed=4))
     assert s_feat.shape[-2:] == t_feat.shape[-2:] == (2, 2)
-    ref = FeaLoss(name="loss_fea", use_this=True, student_channels=1280, teacher_channels=384,
+    ref = FeaLoss(name="loss_fea", use_this=True, student_channels=channels, teacher_channels=384,
                   alpha_fea=7e-5)
     ref.align.load_state_dict(model.align.state_dict())
     expected = ref(s_feat, t_feat)
     assert torch.allclose(losses["loss_fea"].detach(), expected, rtol=1e-5, atol=1e-7)
+    with torch.no_grad():  # the logits of the two heads (SimCCHead vs RTMCCHead), same bins
+        s_logits = model.student.head((s_feat,))
+        t_logits = model.teacher.head((t_feat,))
+    kd = KDLoss(name="loss_logit", use_this=True, weight=0.1)(s_logits, t_logits, 10.0, None)
+    assert torch.allclose(losses["loss_logit"].detach(), kd, rtol=1e-5, atol=1e-7)
 
 
 def test_resnet_student_features_are_resized_to_the_teacher_map(teacher_ckpt):

@@ -4,7 +4,8 @@ Every config is read as written; only its input size shrinks (64x48, 64x64 for M
 step of the real models (RTMPose-x, HRNet-w32, ResNet-50 ...) on 2 CPU cores stays short: teacher
 and student configs get a child config that overrides the codec's input size and the heads'
 feature-map size, nothing else. The step runs on real photos: COCO-WholeBody mini (its 17 body or
-133 whole-body keypoints) or the MPII mini set.
+133 whole-body keypoints) or the MPII mini set. The trained distiller is then converted as
+``pth_transfer.py`` does, and the plain student loads it strictly and gives the same logits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.distiller.helpers import REPO, differing, set_epoch, state_of
+from tests.distiller.helpers import REPO, build_plain, differing, set_epoch, state_of
 
 FAMILY_CONFIGS = {
     "distiller/coco/s1_dis/rtmpose_l_dis_mbv2__coco-256x192.py": "coco",
@@ -104,6 +105,21 @@ def test_family_config_trains_one_real_step(rel, tmp_path, shared_dir, monkeypat
         assert isinstance(model.align, torch.nn.Conv2d)  # every pair here differs in channels
         assert differing(align0, state_of(model.align)) == ["bias", "weight"]  # trained with the student
     assert built < 60, f"building took {built:.1f} s"
+    _check_export(model, model_cfg["student_cfg"], kind, size, shared_dir)
+
+
+def _check_export(model, student_cfg: str, kind: str, size, shared_dir: Path) -> None:
+    """pth_transfer's conversion loads strictly into the plain student and gives the same logits."""
+    from dwpose.distiller.transfer import convert_checkpoint
+
+    plain_ckpt, _ = convert_checkpoint({"state_dict": model.state_dict()})
+    plain = build_plain(student_cfg)
+    plain.load_state_dict(plain_ckpt["state_dict"], strict=True)
+    model.eval(), plain.eval()
+    data = model.data_preprocessor(_real_batch(kind, size, shared_dir), False)
+    with torch.no_grad():
+        for a, b in zip(model(data["inputs"], None, "tensor"), plain(data["inputs"], None, "tensor")):
+            assert torch.equal(a, b)
 
 
 def _no_network(*args, **kwargs):
