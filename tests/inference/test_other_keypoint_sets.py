@@ -70,3 +70,38 @@ def test_part_subset_of_a_wholebody_file():
         part_subset(wb, "tail")
     with pytest.raises(ValueError, match="lefthand has 21 keypoints but 2 names"):
         part_subset(wb, "lefthand", names=["a", "b"])
+
+
+def test_predict_and_onnx_export_of_an_mpii_model(tmp_path, shared_dir, capsys):
+    """A 16-keypoint SimCC model (the MPII student config, random init) on a real MPII photo:
+    PyTorch and its ONNX export predict the same keypoints, written as plain arrays."""
+    import torch
+
+    from dwpose.cli import main as dwpose
+    from tests.distiller.helpers import REPO, build_plain, save_plain_checkpoint
+
+    anns = json.loads((shared_dir / "data/mpii-mini/test_mpii.json").read_text())
+    image = anns[0]["image"]
+    boxes = [[a["center"][0] - 100 * a["scale"], a["center"][1] - 100 * a["scale"],
+              a["center"][0] + 100 * a["scale"], a["center"][1] + 100 * a["scale"]]
+             for a in anns if a["image"] == image]
+    (tmp_path / "boxes.json").write_text(json.dumps({image: boxes}))
+    cfg = str(REPO / "configs/body_2d_keypoint/simcc/mpii"
+              / "simcc_mobilenetv2_wo-deconv_8xb64-270e_mpii-256x256.py")
+    torch.manual_seed(0)
+    model = build_plain(cfg)
+    model.init_weights()
+    ckpt = save_plain_checkpoint(model, tmp_path / "mpii.pth")
+    photo = str(shared_dir / "data/mpii-mini" / image)
+    onnx_path = tmp_path / "mpii.onnx"
+    assert dwpose(["export", "onnx", cfg, ckpt, str(onnx_path), "--check"]) == 0
+    for name, pose in (("torch", [cfg, ckpt]), ("onnx", [str(onnx_path)])):
+        assert dwpose(["predict", photo, "--pose", *pose, "--boxes", str(tmp_path / "boxes.json"),
+                       "--out", str(tmp_path / name)]) == 0
+        assert "note: the pose model predicts 16 keypoints" in capsys.readouterr().out
+    stem = image.rsplit(".", 1)[0]
+    got = {name: np.load(tmp_path / name / f"{stem}.npz") for name in ("torch", "onnx")}
+    assert got["torch"]["keypoints"].shape == (len(boxes), 16, 2)
+    np.testing.assert_allclose(got["onnx"]["keypoints"], got["torch"]["keypoints"], atol=0.51)
+    np.testing.assert_allclose(got["onnx"]["scores"], got["torch"]["scores"], atol=1e-4)
+    assert not (tmp_path / "torch" / f"{stem}.json").exists()
