@@ -61,8 +61,7 @@ class TwoStageDistiller(BaseModel):
         feature_alpha: weight ``alpha`` of the feature loss on the last backbone stage; 0 disables
             it. Student features go through a 1x1 conv (with bias) when the channel counts
             differ (compared directly when equal) and are resized to the teacher's map size
-            when that differs. Must be 0 in stage 2, where
-            the student has no backbone of its own.
+            when that differs. Must be 0 in stage 2, where the student has no backbone of its own.
         logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
         labelled_only: distil only keypoints with a positive target weight (reference: all).
         epoch_decay: stage 1 scales ``L_fea + L_logit`` by ``1 - e/E`` (the recipe); ``False``
