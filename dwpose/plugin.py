@@ -12,4 +12,5 @@ from dwpose.engine import amp as _amp  # noqa: F401  CPUBf16OptimWrapper (--amp 
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
 from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
 from dwpose.evaluation import metric as _metric  # noqa: F401  WholeBodyTableMetric
+from dwpose.evaluation import pckh_metric as _pckh_metric  # noqa: F401  MpiiPCKhTableMetric
 from dwpose.models import data_preprocessor as _data_preprocessor  # noqa: F401  SimCCTargetPreprocessor

@@ -35,6 +35,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from torch import Tensor, nn
 
 from dwpose.distiller import hooks as _hooks  # noqa: F401  registers FrozenTeacherEMAHook
+from dwpose.distiller.align import align_student_features, check_simcc_pair
 from dwpose.distiller.build import build_pose_model, load_weights_strict
 from dwpose.distiller.frozen import FastFrozenCopy
 from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
@@ -47,7 +48,10 @@ Logits = Tuple[Tensor, Tensor]
 
 @MODELS.register_module()
 class TwoStageDistiller(BaseModel):
-    """Teacher -> student distillation for RTMPose-style top-down models (SimCC heads).
+    """Teacher -> student distillation for top-down models with SimCC heads (``SimCCHead``, ``RTMCCHead``).
+
+    Teacher and student may differ in backbone family, neck, channels and feature-map size
+    (:mod:`dwpose.distiller.align`); they need the same codec (keypoints, input size, split ratio).
 
     Args:
         teacher_cfg: absolute or ``mmpose::`` path of the teacher's pose config (distiller configs
@@ -59,8 +63,8 @@ class TwoStageDistiller(BaseModel):
             on the teacher backbone; logit distillation only).
         feature_alpha: weight ``alpha`` of the feature loss on the last backbone stage; 0 disables
             it. Student features go through a 1x1 conv (with bias) when the channel counts
-            differ, and are compared directly when they are equal. Must be 0 in stage 2, where
-            the student has no backbone of its own.
+            differ (compared directly when equal) and are resized to the teacher's map size
+            when that differs. Must be 0 in stage 2, where the student has no backbone of its own.
         logit_weight: weight ``w`` of the logit loss; ``beta`` is the student head loss's beta.
         labelled_only: distil only keypoints with a positive target weight (reference: all).
         epoch_decay: stage 1 scales ``L_fea + L_logit`` by ``1 - e/E`` (the recipe); ``False``
@@ -124,15 +128,8 @@ class TwoStageDistiller(BaseModel):
         self.align = self._build_align() if self.feature_alpha > 0 else None
 
     def _check_compatible(self) -> None:
-        """Same codec on both sides; in stage 2 the student head must take the teacher's features."""
-        t_head, s_head = self.teacher.head, self.student.head
-        for attr in ("out_channels", "input_size", "simcc_split_ratio"):
-            if getattr(t_head, attr, None) != getattr(s_head, attr, None):
-                raise ValueError(f"teacher and student heads differ in {attr}: "
-                                 f"{getattr(t_head, attr, None)} vs {getattr(s_head, attr, None)}")
-        if self.stage == 2 and t_head.in_channels != s_head.in_channels:
-            raise ValueError(f"stage 2: the student head takes {s_head.in_channels} channels but the "
-                             f"teacher backbone gives {t_head.in_channels}")
+        """SimCC heads with the same codec; in stage 2 the student head must fit the teacher's features."""
+        check_simcc_pair(self.teacher, self.student, self.stage)
 
     def _build_align(self) -> nn.Module:
         """1x1 conv (with bias) from student to teacher channels, or identity when they agree."""
@@ -218,7 +215,8 @@ class TwoStageDistiller(BaseModel):
         losses = self._gt_losses(s_logits, data_samples) if self.stage == 1 else {}
         decay = self._distill_decay() if self.stage == 1 and self.epoch_decay else 1.0
         if self.align is not None:
-            fea = feature_distill_loss(self.align(s_feats[-1]), t_feats[-1], self.feature_alpha)
+            s_fea = align_student_features(s_feats[-1], t_feats[-1], self.align)
+            fea = feature_distill_loss(s_fea, t_feats[-1], self.feature_alpha)
             losses["loss_fea"] = decay * fea
         kpt_weights = _gather(data_samples, "keypoint_weights") if self.labelled_only else None
         beta = self.student.head.loss_module.beta

@@ -1,4 +1,4 @@
-"""Evaluate a pose checkpoint and print the whole-body AP/AR table (also saved to the work dir).
+"""Evaluate a pose checkpoint and print the whole-body AP/AR table, or MPII's PCKh table (saved too).
 
     python -m dwpose.engine.test CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm|mpi] [--trust-checkpoint]

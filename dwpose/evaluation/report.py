@@ -30,6 +30,7 @@ COLUMNS: tuple = (
     ("Whole", "wholebody"),
 )
 OVERALL_ROW = "all"
+PCKH_PREFIX = "mpii/"  # MpiiPCKhTableMetric's keys
 
 
 def format_table(results: Mapping[str, Any], first_column: str = "Model") -> str:
@@ -115,6 +116,9 @@ def print_and_save(metrics: Mapping[str, Any], work_dir: str) -> None:
     The report is named after the last folder of ``work_dir`` (mmengine's default work dir is
     ``work_dirs/<config name>``). Metrics without any whole-body key print a note and save nothing.
     """
+    if any(key.startswith(PCKH_PREFIX) for key in metrics):
+        _print_and_save_pckh(metrics, work_dir)
+        return
     if not metrics_to_rows(metrics):
         print("no COCO-WholeBody AP/AR in the metrics; no table written")
         return
@@ -122,6 +126,23 @@ def print_and_save(metrics: Mapping[str, Any], work_dir: str) -> None:
     table = save_report(metrics, work_dir, name)
     print(table)
     print(f"saved {os.path.join(work_dir, name)}_wholebody_table.md and .json")
+
+
+def _print_and_save_pckh(metrics: Mapping[str, Any], work_dir: str) -> None:
+    """MPII's PCKh table (``mpii/*`` keys of ``MpiiPCKhTableMetric``), printed and saved as
+    ``<work_dir>/<name>_pckh_table.md`` and ``.json``."""
+    from dwpose.evaluation.pckh import format_pckh_table
+
+    name = os.path.basename(os.path.normpath(work_dir)) or "test"
+    scores = {k.removeprefix(PCKH_PREFIX): float(v) for k, v in _numeric(metrics).items()
+              if k.startswith(PCKH_PREFIX)}
+    table = format_pckh_table({name: scores})
+    os.makedirs(work_dir, exist_ok=True)
+    base = os.path.join(work_dir, f"{name}_pckh_table")
+    atomic_write_text(base + ".md", f"# {name}: MPII PCKh@0.5\n\n{table}\n")
+    atomic_write_text(base + ".json", json.dumps({"name": name, "pckh": scores}, indent=2) + "\n")
+    print(table)
+    print(f"saved {base}.md and .json")
 
 
 def _numeric(metrics: Mapping[str, Any]) -> Dict[str, float]:

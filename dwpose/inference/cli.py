@@ -23,15 +23,16 @@ from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.predict_io import (
-    COCO_RESULTS,
     PredictOptions,
     predict_folder,
     predict_image,
     predict_video,
+    results_file_name,
 )
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
 from dwpose.inference.sources import TruncatedVideo, classify_input, silence_opencv_logging
 from dwpose.inference.video import _positive_int, _unit_float, add_video_arguments, video_options
+from dwpose.keypoints import NUM_KEYPOINTS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
         pose_model = load_pose_model(args.pose, args.device)
         detector = load_detector(args.det, args.device, args.det_threshold) if args.det else None
     print(providers_line(pose_model=pose_model, detector=detector))
+    if pose_model.num_keypoints != NUM_KEYPOINTS:
+        print(f"note: the pose model predicts {pose_model.num_keypoints} keypoints, not COCO-WholeBody's "
+              f"{NUM_KEYPOINTS}: the Cog .npz and OpenPose .json need that layout, so each <stem>.npz "
+              "holds plain arrays instead (keypoints (N, K, 2) pixels, scores (N, K)) and no .json is "
+              "written")
     pipeline = TopDownPipeline(pose_model, detector)
     opts = PredictOptions(
         args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
@@ -156,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{source.name}: {len(result)} person(s) -> {args.out}")
     elif kind == "folder":
         summary = predict_folder(pipeline, source, opts)
-        print(f"{summary.done} image(s) -> {args.out} (COCO-WholeBody results: {args.out / COCO_RESULTS})")
+        results = args.out / results_file_name(pose_model.num_keypoints)
+        print(f"{summary.done} image(s) -> {args.out} (COCO results: {results})")
         if summary.skipped:
             print(f"dwpose predict: {summary.skipped_line()}", file=sys.stderr)
             return EXIT_PARTIAL

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from dwpose.inference.formats import coco133_to_openpose18
-from dwpose.keypoints import FACE, LEFT_HAND, RIGHT_HAND
+from dwpose.keypoints import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND
 
 PARTS: Tuple[str, ...] = ("body", "feet", "face", "hands")
 DEFAULT_PARTS: Tuple[str, ...] = ("body", "face", "hands")  # ControlNet's DWPose drawing (no feet)
@@ -123,6 +123,20 @@ def check_parts(parts: Collection[str]) -> Tuple[str, ...]:
     return tuple(p for p in PARTS if p in parts)
 
 
+def _draw_points(out: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, threshold: float,
+                 width: int) -> np.ndarray:
+    """Dots for ``(N, K, 2)`` keypoints scoring at least ``threshold``, coloured by keypoint index."""
+    k = keypoints.shape[1]
+    hues = (np.arange(k) * 180 // max(k, 1)).astype(np.uint8)
+    hsv = np.stack([hues, np.full(k, 255, np.uint8), np.full(k, 255, np.uint8)], -1)[None]
+    colors = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0]
+    for pts, s in zip(keypoints, scores):
+        for i, (p, score) in enumerate(zip(pts, s)):
+            if score >= threshold:
+                cv2.circle(out, _pt(p), width, tuple(int(c) for c in colors[i]), -1, cv2.LINE_AA)
+    return out
+
+
 def draw_poses(
     image: np.ndarray,
     keypoints: np.ndarray,
@@ -133,9 +147,12 @@ def draw_poses(
 ) -> np.ndarray:
     """Draw the chosen parts of every person: body (OpenPose-18 skeleton), feet, face, hands.
 
+    A keypoint set other than COCO-WholeBody's 133 (body-only, MPII, custom) has no known skeleton
+    here: its points are drawn as dots, one colour per keypoint index.
+
     Args:
         image: BGR uint8 ``(H, W, 3)``; it is not modified.
-        keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)``.
+        keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)`` (or any ``(N, K, 2)``, ``(N, K)``).
         threshold: points below it are not drawn.
         canvas: ``"image"`` draws over the photo; ``"black"`` on a black canvas of the same size
             (ControlNet conditioning style).
@@ -149,6 +166,8 @@ def draw_poses(
     parts = check_parts(parts)
     out = image.copy() if canvas == "image" else np.zeros_like(image)
     width = max(2, int(round(max(image.shape[:2]) / 200)))
+    if keypoints.ndim == 3 and keypoints.shape[1] != NUM_KEYPOINTS:
+        return _draw_points(out, keypoints, scores, threshold, width)
     body, body_scores = coco133_to_openpose18(keypoints, scores) if len(keypoints) else (keypoints, scores)
     for n in range(len(keypoints)):
         if "body" in parts:

@@ -1,7 +1,11 @@
 """What ``dwpose predict`` does with an image, a folder, a video or a webcam, and the files it writes.
 
 Per image ``<stem>.npz`` (Cog schema), ``<stem>.json`` (OpenPose JSON) and ``<stem>.png`` (drawing).
-A folder adds ``results_coco_wholebody.json`` and ``image_ids.json``; a video (or webcam) gets
+A model with another keypoint set than COCO-WholeBody's 133 (a body-only, MPII or custom model) has
+no Cog or OpenPose layout: its ``<stem>.npz`` holds plain ``keypoints (N, K, 2)`` / ``scores (N, K)``
+arrays and no ``<stem>.json`` is written.
+A folder adds ``results_coco_wholebody.json`` (``results_keypoints.json`` for K != 133, the same COCO
+results form with K*3 numbers) and ``image_ids.json``; a video (or webcam) gets
 ``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json`` (``<frame>`` is the video's own frame
 index, six digits), plus ``tracks.json`` in ``<stem>/`` with ``--track`` (see docs/video.md).
 """
@@ -17,7 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dwpose.fileio import AtomicVideoWriter, atomic_write_json
+from dwpose.fileio import AtomicVideoWriter, atomic_write_bytes, atomic_write_json
 from dwpose.inference.boxes import BoxTable
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
@@ -31,9 +35,16 @@ from dwpose.inference.sources import (
     read_image,
 )
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
-from dwpose.inference.writers import write_cog_npz, write_image, write_openpose_json
+from dwpose.inference.writers import (
+    keypoint_arrays_npz_bytes,
+    write_cog_npz,
+    write_image,
+    write_openpose_json,
+)
+from dwpose.keypoints import NUM_KEYPOINTS
 
 COCO_RESULTS = "results_coco_wholebody.json"
+KEYPOINT_RESULTS = "results_keypoints.json"  # COCO results of a model with K != 133 keypoints
 IMAGE_IDS = "image_ids.json"
 TRACKS = "tracks.json"
 
@@ -63,14 +74,30 @@ def write_results(
     ids: Optional[np.ndarray] = None,
 ) -> None:
     """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
-    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``."""
-    write_cog_npz(
-        out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold, ids
-    )
-    write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
+    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``.
+    Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON."""
+    if not is_wholebody(result.keypoints):
+        npz = keypoint_arrays_npz_bytes(result.keypoints, result.scores, result.image_size, ids)
+        atomic_write_bytes(out_dir / f"{stem}.npz", npz)
+    else:
+        write_cog_npz(
+            out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold, ids
+        )
+        write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
     if picture:
         drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
         write_image(out_dir / f"{stem}.png", drawn)
+
+
+def is_wholebody(keypoints: np.ndarray) -> bool:
+    """Whether ``keypoints`` ``(N, K, 2)`` are COCO-WholeBody's (K = 133), which the Cog and OpenPose
+    layouts need."""
+    return keypoints.shape[1] == NUM_KEYPOINTS
+
+
+def results_file_name(num_keypoints: int) -> str:
+    """The folder results file: COCO-WholeBody results for 133 keypoints, plain COCO keypoint results else."""
+    return COCO_RESULTS if num_keypoints == NUM_KEYPOINTS else KEYPOINT_RESULTS
 
 
 def _boxes_for(opts: PredictOptions, path: Path, has_detector: bool) -> Optional[np.ndarray]:
@@ -144,7 +171,7 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
         summary.done += 1
     if summary.done == 0:
         raise ValueError(f"none of the {len(paths)} images in {folder} could be processed")
-    atomic_write_json(opts.out_dir / COCO_RESULTS, coco)
+    atomic_write_json(opts.out_dir / results_file_name(pipeline.pose_model.num_keypoints), coco)
     atomic_write_json(opts.out_dir / IMAGE_IDS, ids)
     return summary
 

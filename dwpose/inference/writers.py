@@ -65,6 +65,33 @@ def write_cog_npz(
     return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold, ids))
 
 
+def keypoint_arrays_npz_bytes(
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: Tuple[int, int],
+    ids: Optional[Sequence[int]] = None,
+) -> bytes:
+    """Any keypoint set as plain arrays: the ``.npz`` of a model whose keypoints are not COCO-WholeBody's.
+
+    Args:
+        keypoints: ``(N, K, 2)`` image pixels; ``scores``: ``(N, K)``.
+        image_size: ``(width, height)`` of the image.
+        ids: ``(N,)`` track IDs, stored as ``person_ids`` when given.
+
+    Returns:
+        The bytes of an ``.npz`` with ``keypoints`` ``(N, K, 2)`` float32 pixels, ``scores`` ``(N, K)``
+        float32 and ``image_size`` ``(2,)`` (plus ``person_ids`` ``(N,)``), read with ``np.load(f)`` (no
+        pickles).
+    """
+    arrays = {"keypoints": np.asarray(keypoints, np.float32), "scores": np.asarray(scores, np.float32),
+              "image_size": np.asarray(image_size, np.int64)}
+    if ids is not None:
+        arrays["person_ids"] = np.asarray(ids, np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
 def openpose_json(keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None) -> dict:
     """OpenPose ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores.
 

@@ -67,7 +67,7 @@ def build(config: str, teacher_ckpt: str, student_ckpt: str, precision: str):
     from mmengine.config import Config
     from mmpose.registry import MODELS
 
-    from dwpose.distiller.submodels import load_weights_strict
+    from dwpose.distiller.build import load_weights_strict
 
     cfg = Config.fromfile(config)
     cfg.model.teacher_ckpt = os.path.abspath(teacher_ckpt)
