@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.inference.fakes import still_clip
+
 pytestmark = pytest.mark.slow
 SETTINGS = ("a.onnx", 0.3, "image", ["body", "face", "hands"], True, False)
 
@@ -71,15 +73,8 @@ def test_webcam_snapshot_endpoint_and_model_switch(app_server, client_cls, photo
 
 
 def test_a_video_upload_gets_a_playable_webm_and_zipped_frames(app_server, client_cls, photos, tmp_path):
-    import cv2
-
     Client, handle_file = client_cls
-    frame = cv2.resize(cv2.imread(str(photos[3])), (320, 212))
-    clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 212))
-    for _ in range(4):
-        writer.write(frame)
-    writer.release()
+    clip = still_clip(tmp_path / "clip.mp4", photos[3], 4)
     client = Client(app_server.url, verbose=False)
     status, overlay, video, table, downloads = client.predict(
         handle_file(str(clip)), *SETTINGS, api_name="/predict"

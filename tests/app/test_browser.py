@@ -17,6 +17,7 @@ import pytest
 
 from dwpose.app.browser import AppPage, find_chromium, headless_chromium, wait_for
 from tests.app.conftest import REPO, app_command
+from tests.inference.fakes import still_clip
 
 pytestmark = pytest.mark.slow
 DRAW_MARGIN = 8  # px around the drawn keypoints that circles and anti-aliasing may reach
@@ -135,12 +136,7 @@ def test_the_page_end_to_end(app_server, browser, photos, tmp_path):
 
 
 def test_a_video_plays_in_the_page(app_server, browser, photos, tmp_path):
-    frame = cv2.resize(cv2.imread(str(photos[3])), (320, 212))
-    clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 212))
-    for _ in range(4):
-        writer.write(frame)
-    writer.release()
+    clip = still_clip(tmp_path / "clip.mp4", photos[3], 4)
     page = AppPage(browser.driver, app_server.url)
     page.upload(clip)
     assert page.run().startswith("4 frame(s) of clip.mp4")

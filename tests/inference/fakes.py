@@ -126,3 +126,16 @@ def assert_cog_people(data) -> None:
         assert {k: v.shape for k, v in person.items()} == COG_PERSON_SHAPES
         for arr in person.values():
             assert np.all(((arr >= 0) & (arr <= 1)) | (arr == -1))
+
+
+def still_clip(path: Path, photo: Path, frames: int, size: Tuple[int, int] = (320, 212),
+               fps: int = 10) -> Path:
+    """An mp4 (mp4v) of ``frames`` copies of ``photo`` resized to ``size``; returns ``path``."""
+    import cv2
+
+    frame = cv2.resize(cv2.imread(str(photo)), size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for _ in range(frames):
+        writer.write(frame)
+    writer.release()
+    return path

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.inference.fakes import assert_cog_people
+from tests.inference.fakes import assert_cog_people, still_clip
 from tests.inference.test_sources_draw import _png_header_only
 
 pytestmark = pytest.mark.slow
@@ -102,12 +102,7 @@ def test_folder_with_user_boxes(tmp_path, peaks_onnx, coco_mini, photos):
 
 
 def test_video_gives_annotated_video_and_per_frame_files(tmp_path, peaks_onnx, yolox, photos):
-    frame = cv2.resize(cv2.imread(str(photos[0])), (320, 212))
-    video = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 212))
-    for _ in range(5):
-        writer.write(frame)
-    writer.release()
+    video = still_clip(tmp_path / "clip.mp4", photos[0], 5)
     out = tmp_path / "out"
     proc = predict(video, "--pose", peaks_onnx.path, "--det", yolox, "--out", out, "--batch-frames", "2")
     assert proc.returncode == 0, proc.stderr
