@@ -97,7 +97,7 @@ def _truncated_jpeg(path, photos):
         (
             "empty.mp4",
             lambda p, _: p.write_bytes(b""),
-            ("cannot open video empty.mp4", "could not read a frame"),
+            ("video empty.mp4 is empty (0 bytes)",),
         ),
         ("notes.txt", lambda p, _: p.write_text("hello"), ("cannot decode image notes.txt",)),
     ],
