@@ -21,6 +21,7 @@ model = dict(
     teacher_cfg='{{fileDirname}}/../rtmpose-student_demo.py',
     student_cfg='{{fileDirname}}/../rtmpose-student_demo.py',
     distill_cfg=[dict(methods=[dict(type='KDLoss', name='loss_logit', use_this=True, weight=1.0)])],
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    # the demo pipeline packs keypoints, not labels (LeanPackPoseInputs): the student's preprocessor
+    # makes the SimCC labels, bitwise those of mmpose's GenerateTarget; the distiller is mmpose's own
+    data_preprocessor=_base_.model.data_preprocessor,
 )
