@@ -155,6 +155,10 @@ class Predictor(BasePredictor):
         """An image: ``[keypoints.npz, keypoints.png]``: ``person_i`` -> ``{"body": (18, 2), "face": (68, 2),
         "hands": (2, 21, 2)}`` relative coordinates (or -1), and the poses drawn over the photo. A video:
         ``[pose.mp4, frames.zip, tracks.json]`` (see the module docstring)."""
+        # called as a plain method (not through the server), unset inputs arrive as Input() fields
+        image, threshold, video, track, smooth, det_every, start, end, stride, max_frames = (
+            _plain(v) for v in (image, threshold, video, track, smooth, det_every, start, end, stride,
+                                max_frames))
         threshold = check_threshold(threshold)
         given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
                      max_frames=max_frames)  # fmt: skip
@@ -239,3 +243,8 @@ class Predictor(BasePredictor):
 def _without(message: str, path: Optional[pathlib.Path]) -> str:
     """``message`` without `` PATH`` (the server's temp file name)."""
     return message.replace(f" {path}", "") if path is not None else message
+
+
+def _plain(value):
+    """An ``Input(...)`` field's default (a direct call), else the value as the server passed it."""
+    return value.default if type(value).__name__ == "FieldInfo" and hasattr(value, "default") else value

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from dwpose.evaluation.report import format_table
 from dwpose.keypoints import REPORTED_PARTS
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _is_mpii(gt_json: str) -> bool:
     """MPII annotations (a JSON list whose entries have ``joints``), told from the first bytes."""
+    if not os.path.isfile(gt_json):
+        return False  # the COCO path below names what is wrong with it
     with open(gt_json, encoding="utf-8") as f:
         head = f.read(4096).lstrip()
     return head.startswith("[") and '"joints"' in head
