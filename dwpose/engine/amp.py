@@ -11,6 +11,7 @@ float32 arithmetic plus conversions (slower than float32), so ``--amp`` is refus
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ from mmengine.registry import OPTIM_WRAPPERS
 from torch import nn
 
 
+@cache  # the teacher asks on every bf16 step; the CPU does not change
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU has bf16 arithmetic instructions (AVX512-BF16 or AMX-BF16; Linux flags)."""
     try:
