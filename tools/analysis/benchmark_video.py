@@ -66,6 +66,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-rtmlib", action="store_true")
     p.add_argument("--sweep", action="store_true", help="also the min_cutoff x beta table")
     p.add_argument("--no-speed", action="store_true", help="only the smoothing tables")
+    p.add_argument("--stand-in", action="store_true",
+                   help="pose model: RTMPose-t's random graph answering the average pose (stable boxes, "
+                        "so --det-every's schedule runs as with a trained model)")
     return p.parse_args()
 
 
@@ -77,6 +80,40 @@ def export_random_rtmpose(config: Path, folder: Path) -> Path:
 
     torch.manual_seed(0)
     return export_model(TorchPoseModel(config, None), folder / "rtmpose-t_random.onnx")
+
+
+def average_pose_at_rtmpose_cost(random_onnx: Path, annotations: Path, folder: Path) -> Path:
+    """RTMPose-t's whole graph, but answering the average pose of ``annotations`` for every crop.
+
+    With random weights RTMPose-t's poses collapse, so ``--det-every N`` judges them lost and re-runs
+    the detector: the schedule is never exercised. This graph keeps every operation of the random
+    RTMPose-t (its outputs enter as ``0 * simcc``, which onnxruntime does not fold away) and adds the
+    one-hot SimCC logits of :func:`dwpose.export.average_pose.write_average_pose_onnx`: the cost of
+    RTMPose-t with a plausible figure placed in each person box, as a trained model would give.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from dwpose.export.average_pose import write_average_pose_onnx
+
+    write_average_pose_onnx(folder / "average.onnx", annotations)
+    stand_in = onnx.load(str(folder / "average.onnx"))
+    constants = {t.name: t for t in stand_in.graph.initializer if t.name in ("cx", "cy")}
+    model = onnx.load(str(random_onnx))
+    graph = model.graph
+    for node in graph.node:  # RTMPose-t's own outputs become internal tensors
+        node.output[:] = [{"simcc_x": "raw_x", "simcc_y": "raw_y"}.get(o, o) for o in node.output]
+    graph.initializer.extend([constants["cx"], constants["cy"],
+                              numpy_helper.from_array(np.zeros((1,), np.float32), "zero_w")])
+    graph.node.extend([
+        helper.make_node("Mul", ["raw_x", "zero_w"], ["zx"]),
+        helper.make_node("Mul", ["raw_y", "zero_w"], ["zy"]),
+        helper.make_node("Add", ["zx", "cx"], ["simcc_x"]),
+        helper.make_node("Add", ["zy", "cy"], ["simcc_y"]),
+    ])
+    path = folder / "rtmpose-t_cost_average_pose.onnx"
+    onnx.save(model, str(path))
+    return path
 
 
 def load_frames(clip: Path, count: int) -> List[np.ndarray]:
@@ -230,6 +267,8 @@ def _main() -> None:
     if not args.no_speed:
         with tempfile.TemporaryDirectory() as tmp:
             pose = args.pose or export_random_rtmpose(args.config, Path(tmp))
+            if args.stand_in:
+                pose = average_pose_at_rtmpose_cost(pose, args.annotations, Path(tmp))
             rows, costs = speed_rows(args, pose)
         print(
             f"clip {args.clip.name} (1280x720), {args.frames} frames per pass, best of {args.trials} trials\n"
