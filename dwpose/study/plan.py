@@ -50,7 +50,18 @@ VARIANTS: Tuple[Variant, ...] = (
             "mmpose_s1's export -> mmpose_s2 config (two_dis=True, the stage-1 schedule inherited) "
             "-> mmpose's pth_transfer --two_dis"),
 )
+# opt-in (never in the default grid): the recipe with the frozen teacher under bf16 autocast
+# (TwoStageDistiller(teacher_precision='bf16')), to check that it leaves accuracy within seed noise
+BF16_VARIANTS: Tuple[Variant, ...] = (
+    Variant("s1_full_bf16", "stage 1 (recipe), bf16 teacher",
+            "s1 config with model.teacher_precision='bf16'"),
+    Variant("dwpose_bf16", "stage 1 + stage 2 (DWPose), bf16 teacher",
+            "s1_full_bf16's export -> s2 config with model.teacher_precision='bf16' -> pth_transfer"),
+)
+VARIANTS = VARIANTS + BF16_VARIANTS
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+OPT_IN_VARIANTS = tuple(v.name for v in BF16_VARIANTS)
+BF16_TEACHER = ("model.teacher_precision=bf16",)
 MMPOSE_VARIANTS = ("mmpose_s1", "mmpose_dwpose")
 # cfg-options that turn the s1 config into each stage-1 variant
 S1_OPTIONS: Dict[str, Tuple[str, ...]] = {
@@ -58,6 +69,7 @@ S1_OPTIONS: Dict[str, Tuple[str, ...]] = {
     "s1_feature": ("model.logit_weight=0.0",),
     "s1_full": (),
     "s1_nodecay": ("model.epoch_decay=False",),
+    "s1_full_bf16": BF16_TEACHER,
 }
 DEFAULT_SEEDS = (0, 1, 2)
 
@@ -175,10 +187,12 @@ def variant_run(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path,
         steps = [Train(cs.student, run_dir / "train", _seeded(seed, epochs.s1))]
     elif name in S1_OPTIONS:
         steps = _stage1(cs, name, seed, epochs, work, teacher)
-    elif name == "dwpose":
-        steps = _stage1(cs, "s1_full", seed, epochs, work, teacher)
+    elif name in ("dwpose", "dwpose_bf16"):
+        bf16 = name == "dwpose_bf16"
+        steps = _stage1(cs, "s1_full_bf16" if bf16 else "s1_full", seed, epochs, work, teacher)
         train = Train(cs.s2, run_dir / "s2",
-                      _seeded(seed, epochs.s2, f"model.teacher_ckpt={steps[-1].output}"))
+                      _seeded(seed, epochs.s2, f"model.teacher_ckpt={steps[-1].output}",
+                              *(BF16_TEACHER if bf16 else ())))
         steps += [train, Transfer(train.output, run_dir / "dwpose_student.pth", "dwpose")]
     elif name in MMPOSE_VARIANTS:
         if not cs.has_mmpose or mmpose_schedule is None:
@@ -207,7 +221,8 @@ def check_variants(names: Sequence[str], cs: ConfigSet) -> Tuple[str, ...]:
 
 
 def default_variants(cs: ConfigSet) -> Tuple[str, ...]:
-    return tuple(n for n in VARIANT_NAMES if cs.has_mmpose or n not in MMPOSE_VARIANTS)
+    return tuple(n for n in VARIANT_NAMES
+                 if n not in OPT_IN_VARIANTS and (cs.has_mmpose or n not in MMPOSE_VARIANTS))
 
 
 def build_plan(cs: ConfigSet, variants: Sequence[str], seeds: Sequence[int], epochs: Epochs, work: Path,

@@ -35,7 +35,8 @@ def test_demo_config_set(demo_set):
     assert demo_set.s1 == DEMO / "dwpose_s1_demo.py"
     assert demo_set.mmpose_s2 == DEMO / "study" / "mmpose_dwpose_s2_demo.py"
     assert demo_set.demo_data == {"num_train": 320, "num_val": 64, "seed": 0}
-    assert default_variants(demo_set) == VARIANT_NAMES
+    # everything but the opt-in bf16-teacher variants
+    assert default_variants(demo_set) == tuple(n for n in VARIANT_NAMES if not n.endswith("_bf16"))
 
 
 def test_config_set_file_paths_are_relative_to_the_file(tmp_path):
@@ -118,6 +119,12 @@ def test_variant_steps_and_cfg_options(demo_set, tmp_path):
     assert s2_train.config == demo_set.s2
     assert _options(s2_train) == ["randomness.seed=3", "train_cfg.max_epochs=15",
                                   f"model.teacher_ckpt={s1_transfer.dst}"]
+    # opt-in: the recipe with the teacher under bf16 autocast, in both stages
+    b1_train, b1_transfer, b2_train, _, _ = runs["dwpose_bf16"].steps
+    assert (b1_train, b1_transfer) == runs["s1_full_bf16"].steps[:2]
+    assert _options(b1_train) == base + ["model.teacher_precision=bf16"]
+    assert _options(b2_train) == ["randomness.seed=3", "train_cfg.max_epochs=15",
+                                  f"model.teacher_ckpt={b1_transfer.dst}", "model.teacher_precision=bf16"]
     # the reference: mmpose's distiller, its converter, the stage-1 schedule frozen into both stages
     m1_train, m1_transfer, _ = runs["mmpose_s1"].steps
     assert _options(m1_train) == ["randomness.seed=3", "train_cfg.max_epochs=25",
