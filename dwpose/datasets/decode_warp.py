@@ -72,7 +72,7 @@ class EncodedImage:
         """
         img = cv2.imdecode(np.frombuffer(self.data, np.uint8), _REDUCED_FLAGS[reduction])
         if img is None:
-            raise OSError(f"failed to decode image {self.path}")
+            raise OSError(f"failed to load image: {self.path}")  # mmcv's words (dwpose.errors)
         expected = (-(-self.height // reduction), -(-self.width // reduction))
         if img.shape[:2] != expected:
             if reduction > 1:  # a decoder that does not scale by r exactly: use full size

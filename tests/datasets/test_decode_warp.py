@@ -213,6 +213,22 @@ def test_non_jpeg_is_decoded_at_load_as_loadimage_does(photos, tmp_path):
     assert ours["img_shape"] == ref["img_shape"] == (100, 120)
 
 
+def test_a_truncated_jpeg_fails_with_mmcvs_message(photos, tmp_path):
+    """The header reads, the pixels do not: the affine step says what mmcv's LoadImage says, which
+    ``dwpose.errors`` turns into one user line."""
+    from dwpose.errors import user_error_message
+
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(photos[0].read_bytes()[:20000])
+    load, affine = _build([dict(type="LoadEncodedImage"),
+                           dict(type="DecodeWarpTopdownAffine", input_size=(192, 256))])
+    results = load(dict(img_path=str(path)))
+    results.update(bbox_center=np.array([[100.0, 100.0]]), bbox_scale=np.array([[50.0, 80.0]]))
+    with pytest.raises(OSError, match="failed to load image: .*cut.jpg") as err:
+        affine(results)
+    assert user_error_message(err.value) == f"cannot decode image {path} (corrupt or not an image)"
+
+
 def test_bad_arguments_say_what_to_do():
     from mmpose.registry import TRANSFORMS
 
