@@ -5,6 +5,7 @@ Configs use ``custom_imports = dict(imports=['dwpose.plugin'], allow_failed_impo
 is the one place that pulls in the training stack.
 """
 
+from dwpose.datasets import decode_warp as _decode_warp  # noqa: F401  fast_decode_warp transforms
 from dwpose.datasets import packing as _packing  # noqa: F401  LeanPackPoseInputs
 from dwpose.datasets import ubody_dataset as _ubody_dataset  # noqa: F401  UBodyWholeBodyDataset
 from dwpose.distiller import model as _distiller  # noqa: F401  TwoStageDistiller, FrozenTeacherEMAHook

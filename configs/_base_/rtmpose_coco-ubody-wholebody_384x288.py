@@ -73,15 +73,25 @@ ubody_train = [
     for scene in scenes
 ]
 
+# Decode and flip (the switch): True reads only the JPEG header when loading, notes the flip instead of
+# flipping pixels, and decodes in the affine step, at 1/2, 1/4 or 1/8 size when the crop shrinks the
+# photo that much, with the reduction and the flip folded into its one warp (dwpose/datasets/
+# decode_warp.py); False is mmpose's LoadImage + RandomFlip + TopdownAffine. Same random draws,
+# keypoints and labels; crops differ by interpolation only (tests/datasets/test_decode_warp.py).
+fast_decode_warp = True
+load_image = 'LoadEncodedImage' if fast_decode_warp else 'LoadImage'
+random_flip = 'DeferredRandomFlip' if fast_decode_warp else 'RandomFlip'
+topdown_affine = 'DecodeWarpTopdownAffine' if fast_decode_warp else 'TopdownAffine'
+
 pack_train_inputs = ([dict(type='LeanPackPoseInputs')] if targets_on_device else
                      [dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')])
 train_pipeline = [
-    dict(type='LoadImage', backend_args=backend_args),
+    dict(type=load_image, backend_args=backend_args),
     dict(type='GetBBoxCenterScale', padding=1.25),
-    dict(type='RandomFlip', direction='horizontal'),
+    dict(type=random_flip, direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform', scale_factor=[0.6, 1.4], rotate_factor=80),
-    dict(type='TopdownAffine', input_size=input_size),
+    dict(type=topdown_affine, input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[
         dict(type='Blur', p=0.1),
@@ -93,12 +103,12 @@ train_pipeline = [
 ]
 # milder pipeline for the last ninth of training (PipelineSwitchHook)
 train_pipeline_stage2 = [
-    dict(type='LoadImage', backend_args=backend_args),
+    dict(type=load_image, backend_args=backend_args),
     dict(type='GetBBoxCenterScale', padding=1.25),
-    dict(type='RandomFlip', direction='horizontal'),
+    dict(type=random_flip, direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.75, 1.25], rotate_factor=60),
-    dict(type='TopdownAffine', input_size=input_size),
+    dict(type=topdown_affine, input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[
         dict(type='Blur', p=0.1),

@@ -19,11 +19,12 @@ model = dict(
     test_cfg=dict(flip_test=True, shift_coords=True))
 
 data_root = 'data/mpii/'
-_affine = dict(type='TopdownAffine', input_size=input_size)
-train_pipeline = [_affine if t['type'] == 'TopdownAffine' else t for t in _base_.train_pipeline]
-train_pipeline_stage2 = [_affine if t['type'] == 'TopdownAffine' else t
+_affines = ('TopdownAffine', 'DecodeWarpTopdownAffine')  # val's, train's (fast_decode_warp or not)
+train_pipeline = [dict(t, input_size=input_size) if t['type'] in _affines else t
+                  for t in _base_.train_pipeline]
+train_pipeline_stage2 = [dict(t, input_size=input_size) if t['type'] in _affines else t
                          for t in _base_.train_pipeline_stage2]
-val_pipeline = [_affine if t['type'] == 'TopdownAffine' else t for t in _base_.val_pipeline]
+val_pipeline = [dict(t, input_size=input_size) if t['type'] in _affines else t for t in _base_.val_pipeline]
 train_dataloader = dict(dataset=dict(
     _delete_=True, type='MpiiDataset', data_root=data_root, data_mode='topdown',
     ann_file='annotations/mpii_train.json', data_prefix=dict(img='images/'),

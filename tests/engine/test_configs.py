@@ -81,7 +81,7 @@ def test_384_config_geometry():
     assert cfg.model.head.input_size == (288, 384)
     assert cfg.model.head.in_featuremap_size == (9, 12)
     assert cfg.codec.sigma == (6.0, 6.93)
-    affine = [t for t in cfg.train_pipeline if t["type"] == "TopdownAffine"][0]
+    affine = [t for t in cfg.train_pipeline if t["type"] in ("TopdownAffine", "DecodeWarpTopdownAffine")][0]
     assert affine["input_size"] == (288, 384)
     assert cfg.train_dataloader.batch_size == 32
 

@@ -1,20 +1,24 @@
-"""Training data pipeline per core: ours (lean packing, SimCC labels in the preprocessor) vs mmpose's.
+"""Training data pipeline per core: mmpose's, ours (lean packing), ours with fast_decode_warp.
 
-Both sides run the augmentations of one training config (default: RTMPose-l, COCO-WholeBody + UBody,
-256x192) on the same real photos with the same seeds, then pack: mmpose's side with
+The three sides run the augmentations of one training config (default: RTMPose-l, COCO-WholeBody +
+UBody, 256x192) on the same real photos with the same seeds, then pack: mmpose's side with
 ``GenerateTarget`` + ``PackPoseInputs`` (labels made per sample in the worker), ours with
 ``LeanPackPoseInputs``, whose labels ``SimCCTargetPreprocessor`` makes for a whole batch: that cost
-is timed too (on the CPU, batches of ``--batch``) and added to ours, so the total is honest.
+is timed too (on the CPU, batches of ``--batch``) and added to ours, so the total is honest. mmpose's
+side and "ours" load, flip and warp with mmpose's ``LoadImage`` / ``RandomFlip`` / ``TopdownAffine``;
+"fast" with ``LoadEncodedImage`` / ``DeferredRandomFlip`` / ``DecodeWarpTopdownAffine``
+(``fast_decode_warp``: decode in the warp step, at reduced size where the crop shrinks the photo, the
+flip folded into the warp). The table names those rows by mmpose's steps.
 
 Each side runs in its own process, single-threaded as a DataLoader worker is (one torch thread,
 OpenCV threading off as ``env_cfg.mp_cfg.opencv_num_threads=0``), so samples/s are per core. The
-two processes take turns trial by trial; every trial replays the same random seed. Prints a
-Markdown table of ms per sample per transform (best and median trial), samples/s per core, the
-bytes each packed sample carries to the main process, and where LoadImage / TopdownAffine spend
-their time.
+processes take turns trial by trial; every trial replays the same random seed. Prints a Markdown
+table of ms per sample per transform (best and median trial), samples/s per core, the bytes each
+packed sample carries to the main process, how often the fast side decoded at 1/2, 1/4, 1/8, and
+where LoadImage / TopdownAffine spend their time.
 
     python tools/analysis/benchmark_pipeline.py [--config CFG] [--data DIR] [--passes 10] \
-        [--trials 5] [--batch 64] [--out docs/benchmark_pipeline_section.md]
+        [--trials 5] [--batch 64] [--upscale 3] [--out docs/benchmark_pipeline_section.md]
 """
 
 from __future__ import annotations
@@ -44,9 +48,13 @@ DEFAULT_CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                   / "rtmpose-l_8xb64-270e_coco-ubody-wholebody-256x192.py")
 PACKERS = ("GenerateTarget", "PackPoseInputs", "LeanPackPoseInputs")
 SIDES = {"mmpose": "mmpose: GenerateTarget + PackPoseInputs in the worker",
-         "ours": "ours: LeanPackPoseInputs, labels in SimCCTargetPreprocessor"}
+         "ours": "ours: LeanPackPoseInputs, labels in SimCCTargetPreprocessor",
+         "fast": "ours + fast_decode_warp: decode in the warp, reduced where it shrinks, flip in the matrix"}
 TARGETS = "SimCC labels in the preprocessor"
 OTHER = "rest: dataset item copy, Compose, Python GC"
+# the fast side's transforms, reported on the rows of the mmpose steps they stand for
+AS_MMPOSE = {"LoadEncodedImage": "LoadImage", "DeferredRandomFlip": "RandomFlip",
+             "DecodeWarpTopdownAffine": "TopdownAffine"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--trials", type=int, default=5, help="interleaved trials per side")
     p.add_argument("--batch", type=int, default=64, help="batch size for the preprocessor's labels")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--upscale", type=float, default=1.0,
+                   help="resize the photos (and annotations) this many times first: larger frames")
     p.add_argument("--out", type=Path, help="also write the Markdown section here")
     p.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)  # internal: one side
     return p.parse_args(argv)
@@ -65,29 +75,37 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # ---- one side, in its own process ----------------------------------------------------------------
 class Timed:
-    """A pipeline step that adds its wall time to ``totals[name]``."""
+    """A pipeline step that adds its wall time to ``totals[name]`` (and counts decode reductions)."""
 
-    def __init__(self, transform, totals: Dict[str, float]) -> None:
-        self.transform, self.totals, self.name = transform, totals, type(transform).__name__
+    def __init__(self, transform, totals: Dict[str, float], reductions: Dict[int, int]) -> None:
+        self.transform, self.totals, self.reductions = transform, totals, reductions
+        self.name = AS_MMPOSE.get(type(transform).__name__, type(transform).__name__)
 
     def __call__(self, results: dict):
+        from dwpose.datasets.decode_warp import REDUCTION_KEY
+
         start = time.perf_counter()
         out = self.transform(results)
         self.totals[self.name] += time.perf_counter() - start
+        if self.name == "TopdownAffine" and REDUCTION_KEY in out:
+            self.reductions[out[REDUCTION_KEY]] += 1
         return out
 
 
 def side_pipeline(cfg, side: str) -> List[dict]:
-    """The config's augmentations followed by this side's packing."""
-    augment = [t for t in cfg.train_pipeline if t["type"] not in PACKERS]
-    if side == "ours":
+    """The config's augmentations (mmpose's or the fast load / flip / warp), then this side's packing."""
+    from dwpose.datasets.decode_warp import fast_decode_warp_pipeline
+
+    augment = fast_decode_warp_pipeline([t for t in cfg.train_pipeline if t["type"] not in PACKERS],
+                                        on=side == "fast")
+    if side != "mmpose":
         return augment + [dict(type="LeanPackPoseInputs")]
     generate = dict(type="GenerateTarget", encoder=cfg.model.head.decoder)
     return augment + [generate, dict(type="PackPoseInputs")]
 
 
 def build_side(args: argparse.Namespace):
-    """``(dataset whose steps are timed, step totals, preprocessor or None)`` for ``args.worker``."""
+    """``(dataset with timed steps, step totals, reductions, preprocessor or None)`` for ``args.worker``."""
     import cv2
     import torch
     from mmengine.registry import init_default_scope
@@ -105,20 +123,23 @@ def build_side(args: argparse.Namespace):
                                    ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
                                    pipeline=side_pipeline(cfg, args.worker))
     totals: Dict[str, float] = defaultdict(float)
-    dataset.pipeline.transforms = [Timed(t, totals) for t in dataset.pipeline.transforms]
+    reductions: Dict[int, int] = defaultdict(int)
+    dataset.pipeline.transforms = [Timed(t, totals, reductions) for t in dataset.pipeline.transforms]
     prep = None
-    if args.worker == "ours":
+    if args.worker != "mmpose":
         prep = MODELS.build(dict(type="SimCCTargetPreprocessor", codec=cfg.model.head.decoder))
-    return dataset, totals, prep
+    return dataset, totals, reductions, prep
 
 
-def run_trial(args: argparse.Namespace, dataset, totals: Dict[str, float], prep) -> dict:
+def run_trial(args: argparse.Namespace, dataset, totals: Dict[str, float], reductions: Dict[int, int],
+              prep) -> dict:
     """One trial: ``--passes`` over the data set from the same seed; ms per sample per step."""
     import numpy as np
     import torch
     from mmengine.dataset import pseudo_collate
 
     totals.clear()
+    reductions.clear()
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -137,22 +158,41 @@ def run_trial(args: argparse.Namespace, dataset, totals: Dict[str, float], prep)
             prep.add_targets(batch, torch.device("cpu"))
             spent, counted = spent + time.perf_counter() - start, counted + len(batch)
         ms[TARGETS] = 1000 * spent / max(counted, 1)
-    return dict(ms=ms, n=n, bytes=packed_bytes)
+    return dict(ms=ms, n=n, bytes=packed_bytes, reductions={str(r): c for r, c in sorted(reductions.items())})
 
 
 def worker(args: argparse.Namespace) -> None:
     """Serve trials: one JSON line on stdout per ``trial`` line on stdin (all else goes to stderr)."""
     out, sys.stdout = sys.stdout, sys.stderr  # pycocotools prints its progress to stdout
-    dataset, totals, prep = build_side(args)
-    run_trial(args, dataset, totals, prep)  # warm-up: file cache, lazy imports
+    side = build_side(args)
+    run_trial(args, *side)  # warm-up: file cache, lazy imports
     print(json.dumps(dict(ready=True)), file=out, flush=True)
     for line in sys.stdin:
         if line.strip() != "trial":
             break
-        print(json.dumps(run_trial(args, dataset, totals, prep)), file=out, flush=True)
+        print(json.dumps(run_trial(args, *side)), file=out, flush=True)
 
 
 # ---- where LoadImage and TopdownAffine spend their time ---------------------------------------------
+def _fast_states(args: argparse.Namespace, dataset) -> tuple:
+    """The fast side's LoadEncodedImage, DecodeWarpTopdownAffine and the states before the latter."""
+    import numpy as np
+
+    args.worker = "fast"
+    with contextlib.redirect_stdout(sys.stderr):
+        steps = [t.transform for t in build_side(args)[0].pipeline.transforms]
+    names = [type(t).__name__ for t in steps]
+    np.random.seed(args.seed)
+    random.seed(args.seed)
+    states = []
+    for i in range(len(dataset)):
+        results = dict(dataset.get_data_info(i))
+        for step in steps[: names.index("DecodeWarpTopdownAffine")]:
+            results = step(results)
+        states.append(results)
+    return steps[names.index("LoadEncodedImage")], steps[names.index("DecodeWarpTopdownAffine")], states
+
+
 def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
     """Best ms per sample of LoadImage / TopdownAffine and of their parts, on the real samples.
 
@@ -167,10 +207,11 @@ def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
 
     args.worker = "ours"
     with contextlib.redirect_stdout(sys.stderr):  # pycocotools prints its progress to stdout
-        dataset, _, _ = build_side(args)
+        dataset = build_side(args)[0]
     steps = [t.transform for t in dataset.pipeline.transforms]
     names = [type(t).__name__ for t in steps]
     load, affine = steps[names.index("LoadImage")], steps[names.index("TopdownAffine")]
+    fast_load, fast_affine, fast_before = _fast_states(args, dataset)
     np.random.seed(args.seed)
     random.seed(args.seed)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
@@ -203,6 +244,13 @@ def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
             np.ascontiguousarray(r["img"]) for r in before_affine],
         "TopdownAffine: keypoints (cv2.transform)": lambda: [
             cv2.transform(r["keypoints"], m) for r, m in zip(before_affine, mats)],
+        "fast: LoadEncodedImage (read the file, JPEG header, no decode)": lambda: [
+            fast_load(dict(info)) for info in infos],
+        "fast: DecodeWarpTopdownAffine (decode, reduced where it shrinks, one warp)": lambda: [
+            fast_affine(dict(r)) for r in fast_before],
+        **{f"JPEG decode at 1/{k} (cv2.IMREAD_REDUCED_COLOR_{k})": (lambda k=k: [
+            cv2.imdecode(np.frombuffer(b, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{k}")) for b in raw])
+           for k in (2, 4, 8)},
     }
     best: Dict[str, object] = {}
     for name, fn in parts.items():
@@ -218,7 +266,7 @@ def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
     return best
 
 
-# ---- the parent: interleave the two sides, report ----------------------------------------------------
+# ---- the parent: interleave the sides, report ----------------------------------------------------
 def start_side(side: str, argv: List[str]) -> subprocess.Popen:
     cmd = [sys.executable, os.path.abspath(__file__), *argv, "--worker", side]
     log = tempfile.TemporaryFile("w+")  # the worker's warnings; shown if it dies
@@ -286,24 +334,30 @@ def table(trials: Dict[str, List[dict]], args: argparse.Namespace) -> str:
     steps = [s for s in steps if s not in (OTHER, TARGETS)] + [OTHER, TARGETS]
     cell = lambda side, key: ("-" if key is not None and all(key not in t["ms"] for t in trials[side])
                               else "{:.2f} / {:.2f}".format(*_stats(trials[side], key)))
+    row = lambda label, value: f"| {label} | " + " | ".join(value(side) for side in SIDES) + " |"
     lines = ["| step (ms per sample, best / median trial) | " + " | ".join(SIDES.values()) + " |",
-             "|---|---|---|"]
-    lines += [f"| {s} | {cell('mmpose', s)} | {cell('ours', s)} |" for s in steps]
-    lines.append(f"| **total per sample** | {cell('mmpose', None)} | {cell('ours', None)} |")
+             "|---" * (len(SIDES) + 1) + "|"]
+    lines += [row(s, lambda side, s=s: cell(side, s)) for s in steps]
+    lines.append(row("**total per sample**", lambda side: cell(side, None)))
     step_best = {side: sum(min(t["ms"].get(k, 0.0) for t in trials[side]) for k in steps) for side in SIDES}
-    lines.append(f"| sum of the steps' best trials (least disturbed) | {step_best['mmpose']:.2f} "
-                 f"| {step_best['ours']:.2f} |")
+    lines.append(row("sum of the steps' best trials (least disturbed)",
+                     lambda side: f"{step_best[side]:.2f}"))
     best = {side: _stats(trials[side], None)[0] for side in SIDES}
     med = {side: _stats(trials[side], None)[1] for side in SIDES}
-    lines.append(f"| **samples/s per core** (best / median) | {1000 / best['mmpose']:.1f} / "
-                 f"{1000 / med['mmpose']:.1f} | {1000 / best['ours']:.1f} / {1000 / med['ours']:.1f} |")
-    kib = {side: trials[side][0]["bytes"] / 1024 for side in SIDES}
-    lines.append(f"| packed sample sent to the main process (pickled) | {kib['mmpose']:.0f} KiB "
-                 f"| {kib['ours']:.0f} KiB |")
-    speedup = [best["mmpose"] / best["ours"], med["mmpose"] / med["ours"],
-               step_best["mmpose"] / step_best["ours"]]
-    return "\n".join(lines) + ("\n\nSpeed-up per core, ours vs mmpose: {:.2f}x best trial, {:.2f}x median "
-                               "trial, {:.2f}x on the sums of the steps' best.".format(*speedup))
+    lines.append(row("**samples/s per core** (best / median)",
+                     lambda side: f"{1000 / best[side]:.1f} / {1000 / med[side]:.1f}"))
+    lines.append(row("**vs mmpose** (best / median / sums of steps' best)",
+                     lambda side: f"{best['mmpose'] / best[side]:.2f}x / {med['mmpose'] / med[side]:.2f}x / "
+                                  f"{step_best['mmpose'] / step_best[side]:.2f}x"))
+    lines.append(row("packed sample sent to the main process (pickled)",
+                     lambda side: f"{trials[side][0]['bytes'] / 1024:.0f} KiB"))
+    fired = trials["fast"][0]["reductions"]
+    total = sum(fired.values())
+    return "\n".join(lines) + (
+        "\n\nDecode size on the fast side (one trial, same draws each trial): "
+        + ", ".join(f"1/{r}: {c} of {total} samples ({100 * c / max(total, 1):.0f}%)"
+                    for r, c in fired.items())
+        + ".")
 
 
 def breakdown_table(parts: Dict[str, float]) -> str:
@@ -313,22 +367,53 @@ def breakdown_table(parts: Dict[str, float]) -> str:
                                f"RandomFlip left as a negative-stride view: {parts['flipped']}.")
 
 
+def upscaled_copy(data: Path, factor: float, out: Path) -> Path:
+    """``data`` with every photo resized ``factor`` times (bicubic, JPEG quality 95) and its annotations
+    scaled to match: larger frames (UBody's video frames are 1920x1080) from the same real people."""
+    import cv2
+
+    ann = json.loads((data / "coco_wholebody_mini.json").read_text())
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    for image in ann["images"]:
+        img = cv2.imread(str(data / "images" / image["file_name"]))
+        img = cv2.resize(img, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(out / "images" / image["file_name"]), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        image["height"], image["width"] = img.shape[:2]
+    for a in ann["annotations"]:
+        for key in ("bbox", "face_box", "lefthand_box", "righthand_box"):
+            if key in a:
+                a[key] = [v * factor for v in a[key]]
+        for key in ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts"):
+            if key in a:  # (x, y, visibility) triples
+                a[key] = [v * factor if i % 3 < 2 else v for i, v in enumerate(a[key])]
+        a["area"] = a["area"] * factor ** 2
+        if isinstance(a.get("segmentation"), list):
+            a["segmentation"] = [[v * factor for v in poly] for poly in a["segmentation"]]
+    (out / "coco_wholebody_mini.json").write_text(json.dumps(ann))
+    return out
+
+
 def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         worker(args)
         return 0
-    side_argv = ["--config", str(args.config), "--data", str(args.data), "--passes", str(args.passes),
-                 "--batch", str(args.batch), "--seed", str(args.seed)]
-    trials = interleaved(args, side_argv)
-    parts = breakdown(args)
+    with tempfile.TemporaryDirectory(prefix="benchmark_pipeline_") as tmp:
+        data = args.data if args.upscale == 1 else upscaled_copy(args.data, args.upscale, Path(tmp))
+        args.data = data
+        side_argv = ["--config", str(args.config), "--data", str(data), "--passes", str(args.passes),
+                     "--batch", str(args.batch), "--seed", str(args.seed)]
+        trials = interleaved(args, side_argv)
+        parts = breakdown(args)
     n = trials["ours"][0]["n"]
+    scaled = (f", photos and annotations scaled {args.upscale:g}x (bicubic, JPEG q95)"
+              if args.upscale != 1 else "")
     text = "\n".join([
         "Command: `python tools/analysis/benchmark_pipeline.py "
         + " ".join(argv if argv is not None else sys.argv[1:]) + "`",
-        f"Config: `{os.path.relpath(args.config, REPO)}`; data: `{args.data}` ({n} samples per trial, "
-        f"{args.passes} passes); {args.trials} interleaved trials, same seed each; labels in batches of "
-        f"{args.batch}.",
+        f"Config: `{os.path.relpath(args.config, REPO)}`; data: `{args.data}`{scaled} ({n} samples per "
+        f"trial, {args.passes} passes); {args.trials} interleaved trials, same seed each; labels in batches "
+        f"of {args.batch}.",
         f"Machine: {machine()}.",
         "",
         table(trials, args),
