@@ -11,7 +11,6 @@ from dwpose.datasets import ubody_dataset as _ubody_dataset  # noqa: F401  UBody
 from dwpose.distiller import model as _distiller  # noqa: F401  TwoStageDistiller, FrozenTeacherEMAHook
 from dwpose.engine import amp as _amp  # noqa: F401  CPUBf16OptimWrapper (--amp on a CPU)
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
-from dwpose.engine import optim as _optim  # noqa: F401  MergedGroupsOptimWrapperConstructor
 from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
 from dwpose.evaluation import metric as _metric  # noqa: F401  WholeBodyTableMetric
 from dwpose.evaluation import pckh_metric as _pckh_metric  # noqa: F401  MpiiPCKhTableMetric

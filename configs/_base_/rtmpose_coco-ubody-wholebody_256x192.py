@@ -14,10 +14,7 @@ schedule = dict(warmup_iters=1000, cosine_from=0.5, eta_min_factor=0.05, pipelin
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    # one parameter group per setting instead of one per parameter (dwpose/engine/optim.py): the
-    # same updates, one multi-tensor AdamW call per step
-    constructor='MergedGroupsOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05, foreach=True),
+    optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0e-5, by_epoch=False, begin=0, end=1000),

@@ -30,8 +30,7 @@ model = dict(
     # makes the SimCC labels, bitwise those of mmpose's GenerateTarget; the distiller is mmpose's own
     data_preprocessor=_base_.model.data_preprocessor,
 )
-# mmpose's side keeps MMEngine's stock optimizer constructor (one group per parameter)
-optim_wrapper = dict(constructor='DefaultOptimWrapperConstructor', clip_grad=dict(max_norm=1.0, norm_type=2))
+optim_wrapper = dict(clip_grad=dict(max_norm=1.0, norm_type=2))
 
 # mmpose's configs write the schedule out for their epoch count (270); this is the demo's stage-1
 # schedule written out for its 25 epochs (the study rewrites these numbers for its own E1 epochs)
