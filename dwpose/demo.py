@@ -10,11 +10,9 @@ Prints one AP/AR row per model and writes ``work_dirs/demo/results.md``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -43,20 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-val", type=int, default=64, help=argparse.SUPPRESS)
 
 
-def _start(cmd: list[str], log_path: Path, quiet: bool, tag: str = "", background: bool = False) -> _Job:
-    """Start a tool, keeping its full output in ``log_path``.
-
-    ``background``: at the lowest CPU priority (nice 19), for work off the critical path (the plain
-    student, the evaluations): it runs on the cycles the critical-path training leaves idle instead of
-    slowing it. Priority changes only the wall time: every process keeps its pinned kernels and thread
-    count, so no number changes.
-    """
+def _start(cmd: list[str], log_path: Path, quiet: bool, tag: str = "") -> _Job:
+    """Start a tool in the background, keeping its full output in ``log_path``."""
     # pinned kernels: the same arithmetic on every x86-64 machine (dwpose/engine/numerics.py);
     # PASSIVE: idle OpenMP threads sleep instead of spinning against the data-loader worker (2 cores)
     env = {**pinned_env(OMP_WAIT_POLICY="PASSIVE"), "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")
-    if background and shutil.which("nice"):  # not preexec_fn: the demo has threads
-        cmd = ["nice", "-n", "19", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
                             env=env)
     job = _Job(proc, log, log_path)
@@ -86,9 +76,9 @@ class _Job:
             raise RuntimeError(f"step failed (exit {code}); full log: {self.log_path}")
 
 
-def _run(cmd: list[str], log_path: Path, quiet: bool, background: bool = False) -> None:
+def _run(cmd: list[str], log_path: Path, quiet: bool) -> None:
     """Run a tool, keep its full output in ``log_path``, echo the progress lines."""
-    _start(cmd, log_path, quiet, background=background).wait()
+    _start(cmd, log_path, quiet).wait()
 
 
 def _data_options(data: Path | None, epochs: int | None) -> list[str]:
@@ -101,39 +91,38 @@ def _data_options(data: Path | None, epochs: int | None) -> list[str]:
 
 def _train(config: Path, work: Path, data: Path | None, args, extra: tuple[str, ...] = ()) -> Path:
     """Train ``config`` into ``work`` (resuming if interrupted); returns the final checkpoint."""
-    job = _start_training(config, work, data, args, extra)
-    return job.wait() if job else work / "final.pth"
+    return _train_all([(config, work, extra)], data, args)[0]
 
 
-class _Training:
-    """A training process; :meth:`wait` links its last checkpoint to ``final.pth`` and returns it."""
+def _train_all(runs: list, data: Path | None, args) -> list[Path]:
+    """Train independent ``(config, work, extra)`` runs side by side; returns their final checkpoints.
 
-    def __init__(self, job: _Job, work: Path) -> None:
-        self.job, self.work = job, work
-
-    def wait(self) -> Path:
-        self.job.wait()
-        final = self.work / "final.pth"
-        os.link((self.work / "last_checkpoint").read_text().strip(), final)
-        return final
-
-    def stop(self) -> None:
-        if self.job.proc.poll() is None:  # --resume picks it up on the next run
-            self.job.proc.terminate()
-            self.job.proc.wait()
-
-
-def _start_training(config: Path, work: Path, data: Path | None, args, extra: tuple[str, ...] = (),
-                    tag: str = "", background: bool = False) -> _Training | None:
-    """Start training ``config`` into ``work``; ``None`` when ``work/final.pth`` already exists."""
-    done = work / "final.pth"
-    if done.is_file():
-        print(f"  [skip] {work.name}: already trained ({done})")
-        return None
-    work.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "dwpose.engine.train", str(config), "--work-dir", str(work),
-           "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
-    return _Training(_start(cmd, work / "train_output.log", args.quiet, tag, background), work)
+    Each run keeps its own pinned thread count, so running two at once changes no number, only the
+    wall time: one training process keeps about 1.3 of the 2 cores busy (Python, the data worker and
+    the optimizer step leave gaps), and the second fills them.
+    """
+    jobs = []
+    for config, work, extra in runs:
+        done = work / "final.pth"
+        if done.is_file():
+            print(f"  [skip] {work.name}: already trained ({done})")
+            continue
+        work.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "dwpose.engine.train", str(config), "--work-dir", str(work),
+               "--resume", "--cfg-options", *_data_options(data, args.epochs), *extra]
+        tag = f"[{work.name}] " if len(runs) > 1 else ""
+        jobs.append((work, _start(cmd, work / "train_output.log", args.quiet, tag)))
+    failure = None
+    for work, job in jobs:  # wait for all, even when one fails, so that none is left running
+        try:
+            job.wait()
+        except RuntimeError as exc:
+            failure = failure or exc
+            continue
+        os.link((work / "last_checkpoint").read_text().strip(), work / "final.pth")
+    if failure:
+        raise failure
+    return [work / "final.pth" for _, work, _ in runs]
 
 
 def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path,
@@ -145,7 +134,7 @@ def _evaluate(name: str, config: Path, ckpt: Path, data: Path | None, root: Path
         options = ([f"data_root={data}/"] if data else []) + list(extra)
         cmd = [sys.executable, "-m", "dwpose.engine.test", str(config), str(ckpt), "--work-dir",
                str(out), *(["--cfg-options", *options] if options else [])]
-        _run(cmd, out / "test_output.log", quiet=True, background=True)
+        _run(cmd, out / "test_output.log", quiet=True)
     rows = json.loads(result.read_text())["rows"]
     return rows[name]
 
@@ -168,18 +157,17 @@ def run(args: argparse.Namespace) -> int:
 
     print("[2/8] untrained student (reference row)")
     untrained = _save_untrained(student_cfg, root / "untrained.pth")
-    print("[3/8] teacher, and [4/8] the student without distillation in the background")
-    # The critical path is teacher -> stage 1 -> stage 2. The plain student and the evaluations run
-    # beside it at the lowest CPU priority, on the cycles a training process leaves idle (it keeps
-    # about 1.3 of the 2 cores busy); every process keeps its pinned kernels, so no number changes.
-    plain = _start_training(student_cfg, root / "student", data, args, tag="[student] ", background=True)
-    plain_done = root / "student" / "final.pth"
-    with ThreadPoolExecutor(max_workers=1) as lane, _stopping(plain):
-        rows = {"untrained student": lane.submit(_evaluate, "untrained", student_cfg, untrained, data, root)}
-        teacher = _train(teacher_cfg, root / "teacher", data, args)
-        rows["teacher"] = lane.submit(_evaluate, "teacher", teacher_cfg, teacher, data, root)
-        rows["student (no distillation)"] = lane.submit(
-            lambda: _evaluate("student", student_cfg, plain.wait() if plain else plain_done, data, root))
+    print("[3/8] teacher and [4/8] student without distillation, side by side")
+    teacher, student = _train_all([(teacher_cfg, root / "teacher", ()), (student_cfg, root / "student", ())],
+                                  data, args)
+    # Evaluations run in a second lane while the next stage trains (a training process keeps about
+    # 1.3 of the 2 cores busy); every process keeps its pinned kernels, so no number changes.
+    with ThreadPoolExecutor(max_workers=1) as lane:
+        rows = {
+            "untrained student": lane.submit(_evaluate, "untrained", student_cfg, untrained, data, root),
+            "teacher": lane.submit(_evaluate, "teacher", teacher_cfg, teacher, data, root),
+            "student (no distillation)": lane.submit(_evaluate, "student", student_cfg, student, data, root),
+        }
         print("[5/8] stage 1: feature + logit distillation teacher -> student")
         s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args,
                     (f"model.teacher_ckpt={teacher}",))
@@ -201,17 +189,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nprediction written to {pred_dir}; table saved to {root / 'results.md'}")
     print(f"demo finished in {time.time() - t0:.0f} s")
     return 0
-
-
-@contextlib.contextmanager
-def _stopping(training: _Training | None):
-    """Stop ``training`` if the block fails (so that nothing is left running); its run resumes later."""
-    try:
-        yield
-    except BaseException:
-        if training:
-            training.stop()
-        raise
 
 
 def _save_untrained(config: Path, path: Path) -> Path:
