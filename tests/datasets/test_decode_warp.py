@@ -35,29 +35,18 @@ from dwpose.datasets.decode_warp import (  # noqa: E402
     fast_decode_warp_pipeline,
     read_jpeg_header,
 )
+from tests.mmpose_scope import LABEL_KEYS  # noqa: E402
+from tests.mmpose_scope import enter_mmpose_scope as _mmpose_scope  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "configs/_base_"
 FULL_SIZE = ("rtmpose_coco-ubody-wholebody_256x192.py", "rtmpose_coco-ubody-wholebody_384x288.py",
              "rtmpose_coco-wholebody_256x192.py", "rtmpose_coco-wholebody_384x288.py",
              "rtmpose_coco_256x192.py", "rtmpose_mpii_256x256.py")
-LABEL_KEYS = ("keypoint_x_labels", "keypoint_y_labels", "keypoint_weights")
 # Bounds (uint8 levels), measured on the 4 photos of coco-wholebody-mini (see each test's docstring).
 R1_MAX_DIFF, R1_MEAN_DIFF = 2, 0.01
 REDUCED_MEAN_DIFF = {2: 12.0, 4: 20.0, 8: 28.0}  # vs the full-size warp, which aliases
 AREA_MEAN_DIFF = 1.0  # vs the warp of the photo box-averaged r x r
-
-
-def _mmpose_scope() -> None:
-    import uuid
-
-    from mmengine.registry import DefaultScope, init_default_scope
-
-    import dwpose.plugin  # noqa: F401
-
-    init_default_scope("mmpose")
-    if DefaultScope.get_current_instance().scope_name != "mmpose":  # an earlier test left another scope
-        DefaultScope.get_instance(f"mmpose-{uuid.uuid4().hex}", scope_name="mmpose")
 
 
 @pytest.fixture(autouse=True)

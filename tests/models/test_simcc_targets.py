@@ -18,26 +18,14 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.model.utils import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
+
+from tests.mmpose_scope import LABEL_KEYS
+from tests.mmpose_scope import enter_mmpose_scope as _mmpose_scope
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "configs/_base_"
 RTMPOSE_T = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
              / "rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py")
-LABEL_KEYS = ("keypoint_x_labels", "keypoint_y_labels", "keypoint_weights")
-
-
-def _mmpose_scope() -> None:
-    """Build in the mmpose scope, with our modules registered (as configs do)."""
-    import uuid
-
-    from mmengine.registry import DefaultScope
-
-    import dwpose.plugin  # noqa: F401
-
-    init_default_scope("mmpose")
-    if DefaultScope.get_current_instance().scope_name != "mmpose":  # an earlier test left another scope
-        DefaultScope.get_instance(f"mmpose-{uuid.uuid4().hex}", scope_name="mmpose")
 
 
 @pytest.fixture(autouse=True)
