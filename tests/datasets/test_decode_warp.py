@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import io
-import random
 from pathlib import Path
 from typing import List, Sequence
 
@@ -35,8 +34,8 @@ from dwpose.datasets.decode_warp import (  # noqa: E402
     fast_decode_warp_pipeline,
     read_jpeg_header,
 )
-from tests.mmpose_scope import LABEL_KEYS  # noqa: E402
-from tests.mmpose_scope import enter_mmpose_scope as _mmpose_scope  # noqa: E402
+from tests.mmpose_helpers import LABEL_KEYS, apply_seeded, mini_dataset  # noqa: E402
+from tests.mmpose_helpers import enter_mmpose_scope as _mmpose_scope  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "configs/_base_"
@@ -72,22 +71,7 @@ def _build(steps: Sequence[dict]) -> list:
 
 def _run(steps: Sequence[dict], coco_mini: Path, passes: int = 1, seed: int = 0) -> List[dict]:
     """``steps`` on every labelled person of the mini set, ``passes`` times, from one seed."""
-    from mmpose.datasets import CocoWholeBodyDataset
-
-    transforms = _build(steps)
-    dataset = CocoWholeBodyDataset(data_root=str(coco_mini), data_mode="topdown",
-                                   ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
-                                   pipeline=[])
-    np.random.seed(seed)
-    random.seed(seed)
-    out = []
-    for _ in range(passes):
-        for i in range(len(dataset)):
-            results = dataset[i]
-            for t in transforms:
-                results = t(results)
-            out.append(results)
-    return out
+    return apply_seeded(mini_dataset(coco_mini), _build(steps), passes, seed)
 
 
 def _until_affine(pipeline: Sequence[dict], **affine_kwargs) -> List[dict]:

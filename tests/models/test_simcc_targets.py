@@ -8,7 +8,6 @@ keypoints leave the crop), or ``SimCCLabel.encode`` on hand-placed edge cases.
 from __future__ import annotations
 
 import copy
-import random
 from pathlib import Path
 from typing import List
 
@@ -19,8 +18,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.model.utils import revert_sync_batchnorm
 
-from tests.mmpose_scope import LABEL_KEYS
-from tests.mmpose_scope import enter_mmpose_scope as _mmpose_scope
+from tests.mmpose_helpers import LABEL_KEYS, apply_seeded, mini_dataset
+from tests.mmpose_helpers import enter_mmpose_scope as _mmpose_scope
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "configs/_base_"
@@ -34,13 +33,7 @@ def _in_mmpose_scope():
     _mmpose_scope()
 
 
-def _dataset(coco_mini: Path, pipeline=()):
-    from mmpose.datasets import CocoWholeBodyDataset
-
-    _mmpose_scope()
-    return CocoWholeBodyDataset(data_root=str(coco_mini), data_mode="topdown",
-                                ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
-                                pipeline=list(pipeline))
+_dataset = mini_dataset
 
 
 def _augmented(cfg: Config, coco_mini: Path, passes: int, seed: int = 0) -> List[dict]:
@@ -51,17 +44,7 @@ def _augmented(cfg: Config, coco_mini: Path, passes: int, seed: int = 0) -> List
     pack = len(cfg.pack_train_inputs)
     transforms = [TRANSFORMS.build(t) for t in cfg.train_pipeline[:-pack]]
     assert [t["type"] for t in cfg.train_pipeline[-pack:]] == ["LeanPackPoseInputs"]
-    dataset = _dataset(coco_mini)
-    np.random.seed(seed)
-    random.seed(seed)
-    out = []
-    for _ in range(passes):
-        for i in range(len(dataset)):
-            results = dataset[i]
-            for t in transforms:
-                results = t(results)
-            out.append(results)
-    return out
+    return apply_seeded(_dataset(coco_mini), transforms, passes, seed)
 
 
 def _mmpose_batch(results: List[dict], codec: dict, **generate_kwargs) -> dict:
