@@ -74,8 +74,6 @@ def write_average_pose_onnx(
     The graph adds ``0 * mean(input)`` to constant one-hot SimCC logits (peak value = the visibility
     rate), so it has a dynamic batch axis and every crop gets the same answer.
     """
-    from onnx import TensorProto, helper, numpy_helper
-
     mean, rate = average_pose(annotations, input_size)
     w, h = input_size
     bins_x, bins_y = int(w * SPLIT_RATIO), int(h * SPLIT_RATIO)
@@ -85,6 +83,24 @@ def write_average_pose_onnx(
     peak_y = np.clip(np.round(mean[:, 1] * SPLIT_RATIO), 0, bins_y - 1).astype(int)
     simcc_x[0, np.arange(k), peak_x] = rate
     simcc_y[0, np.arange(k), peak_y] = rate
+    model = constant_simcc_model(simcc_x, simcc_y, input_size, name="average_pose")
+    atomic_write_bytes(path, model.SerializeToString())
+    return mean, rate
+
+
+def constant_simcc_model(simcc_x: np.ndarray, simcc_y: np.ndarray, input_size: Tuple[int, int],
+                         batch="B", input_gain: float = 0.0, name: str = "constant_simcc"):
+    """An ONNX model with the DWPose I/O that answers the constant logits ``simcc_x`` ``(1, K, Wx)`` /
+    ``simcc_y`` ``(1, K, Wy)`` for every crop, plus ``input_gain * mean(crop)`` on every logit.
+
+    ``input`` is ``(batch, 3, H, W)`` for ``input_size`` ``(W, H)``; ``batch`` is a symbolic name for a
+    dynamic batch axis or a fixed integer. With ``input_gain=0`` the output ignores the pixels.
+    Returns the ``onnx.ModelProto`` (opset 13).
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    w, h = input_size
+    k = simcc_x.shape[1]
     nodes = [
         helper.make_node("ReduceMean", ["input"], ["m"], keepdims=1, axes=[1, 2, 3]),
         helper.make_node("Reshape", ["m", "shape"], ["m3"]),
@@ -94,21 +110,20 @@ def write_average_pose_onnx(
     ]
     inits = [
         numpy_helper.from_array(np.array([-1, 1, 1], np.int64), "shape"),
-        numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
-        numpy_helper.from_array(simcc_x, "cx"),
-        numpy_helper.from_array(simcc_y, "cy"),
+        numpy_helper.from_array(np.full((1,), input_gain, np.float32), "zero"),
+        numpy_helper.from_array(simcc_x.astype(np.float32), "cx"),
+        numpy_helper.from_array(simcc_y.astype(np.float32), "cy"),
     ]
     graph = helper.make_graph(
         nodes,
-        "average_pose",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["B", 3, h, w])],
+        name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h, w])],
         [
-            helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, ["B", k, bins_x]),
-            helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, ["B", k, bins_y]),
+            helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [batch, k, simcc_x.shape[2]]),
+            helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, [batch, k, simcc_y.shape[2]]),
         ],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    atomic_write_bytes(path, model.SerializeToString())
-    return mean, rate
+    return model

@@ -13,6 +13,7 @@ import pytest
 
 from dwpose.app.cli import add_arguments, check_gradio, check_port_free
 from tests.app.conftest import REPO, app_command, free_port, wait_until_serving
+from tests.inference.test_cli import assert_one_error_line
 
 
 def test_serves_this_machine_only_unless_asked():
@@ -43,11 +44,7 @@ def _app(*args) -> subprocess.CompletedProcess:
 
 
 def _one_error_line(proc: subprocess.CompletedProcess, *fragments: str) -> None:
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2, proc.stderr
-    assert len(lines) == 1 and lines[0].startswith("dwpose: error: "), proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+    assert_one_error_line(proc, *fragments)
     assert proc.stdout == ""  # nothing was served
 
 

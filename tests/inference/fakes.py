@@ -49,7 +49,8 @@ def simcc_onnx(
     (x bin, y bin) for every crop; ``input_gain * mean(crop)`` is added to all logits (0: the output
     ignores the input). Returns the peaks."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+
+    from dwpose.export.average_pose import constant_simcc_model
 
     w, h = input_size
     rng = np.random.default_rng(0)
@@ -57,31 +58,7 @@ def simcc_onnx(
     cx, cy = np.zeros((1, K, 2 * w), np.float32), np.zeros((1, K, 2 * h), np.float32)
     cx[0, np.arange(K), peaks[:, 0]] = peak_x
     cy[0, np.arange(K), peaks[:, 1]] = peak_y
-    nodes = [
-        helper.make_node("ReduceMean", ["input"], ["m"], keepdims=1, axes=[1, 2, 3]),
-        helper.make_node("Reshape", ["m", "shape"], ["m3"]),
-        helper.make_node("Mul", ["m3", "zero"], ["z"]),
-        helper.make_node("Add", ["z", "cx"], ["simcc_x"]),
-        helper.make_node("Add", ["z", "cy"], ["simcc_y"]),
-    ]
-    inits = [
-        numpy_helper.from_array(np.array([-1, 1, 1], np.int64), "shape"),
-        numpy_helper.from_array(np.full((1,), input_gain, np.float32), "zero"),
-        numpy_helper.from_array(cx, "cx"),
-        numpy_helper.from_array(cy, "cy"),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "simcc_peaks",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, h, w])],
-        [
-            helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [batch, K, 2 * w]),
-            helper.make_tensor_value_info("simcc_y", TensorProto.FLOAT, [batch, K, 2 * h]),
-        ],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
+    model = constant_simcc_model(cx, cy, input_size, batch=batch, input_gain=input_gain, name="simcc_peaks")
     onnx.save(model, str(path))
     return peaks
 
