@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     root = (REPO / args.work_dir).resolve() if not os.path.isabs(args.work_dir) else Path(args.work_dir)
     data = root / "data"
+    clock = _Clock()
     print(f"[1/8] synthetic COCO-WholeBody data set -> {data}")
     summary = generate_demo_dataset(data, num_train=args.num_train, num_val=args.num_val)
     print(f"      {summary}")
@@ -157,9 +158,11 @@ def run(args: argparse.Namespace) -> int:
 
     print("[2/8] untrained student (reference row)")
     untrained = _save_untrained(student_cfg, root / "untrained.pth")
+    clock.lap("data set, untrained student")
     print("[3/8] teacher and [4/8] student without distillation, side by side")
     teacher, student = _train_all([(teacher_cfg, root / "teacher", ()), (student_cfg, root / "student", ())],
                                   data, args)
+    clock.lap("teacher, with the plain student beside it")
     # Evaluations run in a second lane while the next stage trains (a training process keeps about
     # 1.3 of the 2 cores busy); every process keeps its pinned kernels, so no number changes.
     with ThreadPoolExecutor(max_workers=1) as lane:
@@ -172,23 +175,42 @@ def run(args: argparse.Namespace) -> int:
         s1 = _train(DEMO_CFG / "dwpose_s1_demo.py", root / "s1", data, args,
                     (f"model.teacher_ckpt={teacher}",))
         s1_pose = _transfer(s1, root / "s1_student.pth")
+        clock.lap("stage 1 (first evaluations beside it)")
         rows["student after stage 1"] = lane.submit(_evaluate, "s1", student_cfg, s1_pose, data, root)
         print("[6/8] stage 2: head self-distillation")
         s2 = _train(DEMO_CFG / "dwpose_s2_demo.py", root / "s2", data, args,
                     (f"model.teacher_ckpt={s1_pose}",))
         s2_pose = _transfer(s2, root / "dwpose_student.pth")
+        clock.lap("stage 2")
         rows["student after stage 2 (DWPose)"] = lane.submit(_evaluate, "s2", student_cfg, s2_pose,
                                                              data, root)
         print("[7/8] evaluation on the demo validation split (run beside the training above)")
         print("[8/8] prediction on one validation picture")
         pred_dir = _predict_one(student_cfg, s2_pose, data, root)
         rows = {name: future.result() for name, future in rows.items()}
+    clock.lap("last evaluation, prediction")
     table = _format(rows)
     atomic_write_text(root / "results.md", table + "\n")
     print("\n" + table)
     print(f"\nprediction written to {pred_dir}; table saved to {root / 'results.md'}")
+    print("\ntime per step (a resumed step counts only what it still had to do):")
+    for label, seconds in clock.laps:
+        print(f"  {seconds:6.0f} s  {label}")
     print(f"demo finished in {time.time() - t0:.0f} s")
     return 0
+
+
+class _Clock:
+    """Wall time of each demo step, printed at the end (a slow host shows in the demo's own output)."""
+
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+        self._last = time.time()
+
+    def lap(self, label: str) -> None:
+        now = time.time()
+        self.laps.append((label, now - self._last))
+        self._last = now
 
 
 def _save_untrained(config: Path, path: Path) -> Path:
