@@ -30,6 +30,8 @@ codec = dict(type='SimCCLabel', input_size=input_size, sigma=(4.9, 5.66), simcc_
 # Training targets (the switch): True makes the SimCC labels of each batch on the model's device in
 # the data preprocessor (SimCCTargetPreprocessor), from the keypoints LeanPackPoseInputs packs;
 # False is mmpose's way, GenerateTarget + PackPoseInputs per sample in the data workers. Same labels.
+# A child config or `--cfg-options targets_on_device=False` may set it: the config loader
+# (apply_switches in dwpose/engine/config.py) rewrites the training pipelines and preprocessor to match.
 targets_on_device = True
 image_norm = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 model = dict(
@@ -74,6 +76,7 @@ ubody_train = [
 # photo that much, with the reduction and the flip folded into its one warp (dwpose/datasets/
 # decode_warp.py); False is mmpose's LoadImage + RandomFlip + TopdownAffine. Same random draws,
 # keypoints and labels; crops differ by interpolation only (tests/datasets/test_decode_warp.py).
+# A child config or `--cfg-options fast_decode_warp=False` may set it, as targets_on_device above.
 fast_decode_warp = True
 load_image = 'LoadEncodedImage' if fast_decode_warp else 'LoadImage'
 random_flip = 'DeferredRandomFlip' if fast_decode_warp else 'RandomFlip'

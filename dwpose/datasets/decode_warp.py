@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
+import mmcv
 import numpy as np
 from mmengine import fileio
 from mmpose.datasets.transforms import LoadImage, RandomFlip, TopdownAffine
@@ -132,9 +133,10 @@ class LoadEncodedImage(LoadImage):
 
     Sets ``img_path``, ``img_shape`` and ``ori_shape`` as ``LoadImage`` does and
     ``results['img_encoded']`` (an :class:`EncodedImage`) instead of ``results['img']``. A file that is
-    not a JPEG, or an image already in ``results['img']``, is decoded here exactly as ``LoadImage``
-    does. Follow it with :class:`DeferredRandomFlip` (if flipping) and :class:`DecodeWarpTopdownAffine`;
-    mmpose's ``RandomFlip`` / ``TopdownAffine`` stop with ``KeyError: 'img'`` on a deferred image.
+    not a JPEG is decoded here from the bytes already read (one read, one decode) as ``LoadImage``
+    decodes it; an image already in ``results['img']`` is taken as ``LoadImage`` takes it. Follow it
+    with :class:`DeferredRandomFlip` (if flipping) and :class:`DecodeWarpTopdownAffine`; mmpose's
+    ``RandomFlip`` / ``TopdownAffine`` stop with ``KeyError: 'img'`` on a deferred image.
 
     Args: those of ``LoadImage`` with ``color_type='color'``, ``imdecode_backend='cv2'``,
         ``to_float32=False`` (what reduced decoding gives).
@@ -160,10 +162,21 @@ class LoadEncodedImage(LoadImage):
             raise
         encoded = read_jpeg_header(data, str(path))
         if encoded is None:
+            img = self._decode(data)
+            if img is not None:  # else LoadImage reads the file itself and says what is wrong
+                results["img"] = img
             return super().transform(results)
         results[ENCODED_KEY] = encoded
         results["img_shape"] = results["ori_shape"] = (encoded.height, encoded.width)
         return results
+
+
+    def _decode(self, data: bytes) -> Optional[np.ndarray]:
+        """``data`` decoded as ``LoadImage`` decodes a file (``mmcv.imfrombytes``); None if it cannot."""
+        try:
+            return mmcv.imfrombytes(data, flag=self.color_type, backend=self.imdecode_backend)
+        except Exception:  # LoadImage reads the file again and raises (or ignores) it with its message
+            return None
 
 
 @TRANSFORMS.register_module()

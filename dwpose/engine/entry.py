@@ -1,4 +1,4 @@
-"""What the train and test entry points share: common arguments, building the runner, the guarded run.
+"""What the train and test entry points share: their parser, launcher and work dir, runner, guarded run.
 
 :mod:`dwpose.engine.train` and :mod:`dwpose.engine.test` hold the logic behind ``tools/train.py`` and
 ``tools/test.py`` (those files only call them), runnable from an installed package as
@@ -27,6 +27,15 @@ def default_work_dir(config_path: str) -> str:
     return osp.join("work_dirs", osp.splitext(osp.basename(config_path))[0])
 
 
+def entry_parser(prog: str, doc: str, work_dir_help: str) -> argparse.ArgumentParser:
+    """The parser both entry points start from: ``config`` and ``--work-dir``; each adds its own
+    arguments (positionals after ``config``), then :func:`add_common_arguments`."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("config", help="config file")
+    parser.add_argument("--work-dir", help=work_dir_help)
+    return parser
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, cfg_example: str) -> None:
     """``--cfg-options``, ``--launcher``, ``--local_rank`` and ``--trust-checkpoint``."""
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, metavar="KEY=VALUE",
@@ -37,6 +46,16 @@ def add_common_arguments(parser: argparse.ArgumentParser, cfg_example: str) -> N
                         help="unpickle checkpoints without restriction (it can run code: only for "
                              "files from a source you trust); by default only tensors, plain values, "
                              "numpy and MMEngine's log buffers / configs are read")
+
+
+def set_run_arguments(cfg: Any, args: argparse.Namespace) -> None:
+    """``cfg.launcher`` from ``--launcher`` (checked against the environment) and ``cfg.work_dir`` from
+    ``--work-dir``, else the config's ``work_dir``, else :func:`default_work_dir`."""
+    from dwpose.engine.preflight import check_launcher_env
+
+    check_launcher_env(args.launcher)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
 
 
 def build_runner(cfg: Any):

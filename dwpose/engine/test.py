@@ -12,16 +12,21 @@ import argparse
 import sys
 from typing import Any, Optional, Sequence
 
-from dwpose.engine.entry import add_common_arguments, bare_model, build_runner, default_work_dir, run_guarded
+from dwpose.engine.entry import (
+    add_common_arguments,
+    bare_model,
+    build_runner,
+    entry_parser,
+    run_guarded,
+    set_run_arguments,
+)
 
 PROG = "python -m dwpose.engine.test"
 
 
 def parse_args(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    p.add_argument("config", help="config file")
+    p = entry_parser(prog, __doc__, "where logs and the AP/AR tables go (default work_dirs/<config>)")
     p.add_argument("checkpoint", help="pose checkpoint (a distiller checkpoint: run pth_transfer.py first)")
-    p.add_argument("--work-dir", help="where logs and the AP/AR tables go (default work_dirs/<config>)")
     add_common_arguments(p, "data_root=/data/")
     return p.parse_args(argv)
 
@@ -30,14 +35,11 @@ def test(args: Any) -> dict:
     """Evaluate a checkpoint; prints and saves the whole-body AP/AR table. Returns the metrics."""
     from dwpose.engine.checkpoint import load_state_dict_strict, read_checkpoint, select_state_dict
     from dwpose.engine.config import load_config
-    from dwpose.engine.preflight import check_launcher_env
 
     cfg = load_config(args.config, args.cfg_options)
     source = f"checkpoint {args.checkpoint}"
     state = select_state_dict(read_checkpoint(args.checkpoint), source=source)
-    check_launcher_env(args.launcher)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
+    set_run_arguments(cfg, args)
     cfg.load_from = None  # loaded strictly below, before EMA hooks copy the model in before_run
     runner = build_runner(cfg)
     load_state_dict_strict(bare_model(runner), state, source=source, target=f"config {args.config}")

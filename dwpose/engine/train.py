@@ -12,15 +12,20 @@ import argparse
 import sys
 from typing import Any, Optional, Sequence
 
-from dwpose.engine.entry import add_common_arguments, bare_model, build_runner, default_work_dir, run_guarded
+from dwpose.engine.entry import (
+    add_common_arguments,
+    bare_model,
+    build_runner,
+    entry_parser,
+    run_guarded,
+    set_run_arguments,
+)
 
 PROG = "python -m dwpose.engine.train"
 
 
 def parse_args(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    p.add_argument("config", help="config file")
-    p.add_argument("--work-dir", help="where logs and checkpoints go (default work_dirs/<config>)")
+    p = entry_parser(prog, __doc__, "where logs and checkpoints go (default work_dirs/<config>)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
                    help="resume from CKPT, or from the newest readable checkpoint in the work dir")
     p.add_argument("--amp", action="store_true",
@@ -33,12 +38,10 @@ def prepare_train_cfg(args: Any):
     """Build the training config (an MMEngine ``Config``) from the parsed arguments."""
     from dwpose.engine.checkpoint import check_resumable, find_resumable_checkpoint, read_checkpoint
     from dwpose.engine.config import load_config
-    from dwpose.engine.preflight import check_launcher_env, check_weight_files
+    from dwpose.engine.preflight import check_weight_files
 
     cfg = load_config(args.config, args.cfg_options)
-    check_launcher_env(args.launcher)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or default_work_dir(args.config)
+    set_run_arguments(cfg, args)
     if args.amp:
         from dwpose.engine.amp import configure_amp
 

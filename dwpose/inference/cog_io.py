@@ -53,12 +53,7 @@ def check_threshold(value: Any) -> float:
     else:
         ok = 0.0 <= value <= 1.0
     if not ok:
-        try:
-            shown = json.dumps(value)
-        except (TypeError, ValueError):
-            shown = repr(value)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise ValueError(f"threshold must be a number between 0 and 1 (such as 0.3), got {shown}")
+        raise ValueError(f"threshold must be a number between 0 and 1 (such as 0.3), got {_shown(value)}")
     return float(value)
 
 
@@ -79,6 +74,7 @@ def check_count(name: str, value: Any, least: int) -> int:
 
 
 def _shown(value: Any) -> str:
+    """``value`` as the client sent it (JSON, else ``repr``), cut to 40 characters, for a refusal."""
     try:
         shown = json.dumps(value)
     except (TypeError, ValueError):

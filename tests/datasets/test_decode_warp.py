@@ -186,6 +186,57 @@ def test_non_jpeg_is_decoded_at_load_as_loadimage_does(photos, tmp_path):
     assert ours["img_shape"] == ref["img_shape"] == (100, 120)
 
 
+class _AsPng:
+    """A data set whose samples name PNG copies of their photos (``pngs``: JPEG file name -> PNG path)."""
+
+    def __init__(self, dataset, pngs: dict) -> None:
+        self.dataset, self.pngs = dataset, pngs
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> dict:
+        results = self.dataset[i]
+        return dict(results, img_path=self.pngs[Path(results["img_path"]).name])
+
+
+def test_a_png_is_read_and_decoded_once_and_cropped_as_mmpose(cfg_256, coco_mini, photos, tmp_path,
+                                                              monkeypatch):
+    """The config's steps up to the affine on PNG copies of the real photos: each file read once and
+    decoded once (at load: a PNG has no reduced decode), and the crops within the ``R1_*`` bounds of
+    mmpose's LoadImage + RandomFlip + TopdownAffine (keypoints bitwise)."""
+    import mmengine.fileio
+
+    pngs = {}
+    for photo in photos:
+        pngs[photo.name] = str(tmp_path / f"{photo.stem}.png")
+        cv2.imwrite(pngs[photo.name], cv2.imread(str(photo)))
+    dataset = _AsPng(mini_dataset(coco_mini), pngs)
+    fast = _until_affine(cfg_256.train_pipeline)
+    ours_steps, ref_steps = _build(fast), _build(fast_decode_warp_pipeline(fast, on=False))
+    calls = {"read": 0, "decode": 0}
+    read, decode = mmengine.fileio.get, cv2.imdecode
+
+    def counted(key, fn):
+        def call(*args, **kwargs):
+            calls[key] += 1
+            return fn(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(mmengine.fileio, "get", counted("read", read))
+    monkeypatch.setattr(cv2, "imdecode", counted("decode", decode))
+    ours = apply_seeded(dataset, ours_steps, passes=2)
+    monkeypatch.undo()
+    assert calls == {"read": len(ours), "decode": len(ours)}
+    ref = apply_seeded(dataset, ref_steps, passes=2)
+    assert len(ours) == len(ref) >= 20 and 0 < sum(r["flip"] for r in ours) < len(ours)
+    for a, b in zip(ours, ref):
+        assert ENCODED_KEY not in a and REDUCTION_KEY not in a
+        assert np.array_equal(a["transformed_keypoints"], b["transformed_keypoints"])
+        diff = np.abs(a["img"].astype(np.int16) - b["img"].astype(np.int16))
+        assert diff.max() <= R1_MAX_DIFF and diff.mean() <= R1_MEAN_DIFF
+
+
 def test_a_truncated_jpeg_fails_with_mmcvs_message(photos, tmp_path):
     """The header reads, the pixels do not: the affine step says what mmcv's LoadImage says, which
     ``dwpose.errors`` turns into one user line."""

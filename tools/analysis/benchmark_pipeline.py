@@ -15,7 +15,8 @@ OpenCV threading off as ``env_cfg.mp_cfg.opencv_num_threads=0``), so samples/s a
 processes take turns trial by trial; every trial replays the same random seed. Prints a Markdown
 table of ms per sample per transform (best and median trial), samples/s per core, the bytes each
 packed sample carries to the main process, how often the fast side decoded at 1/2, 1/4, 1/8, and
-where LoadImage / TopdownAffine spend their time.
+where LoadImage / TopdownAffine spend their time (building a side and the per-step and per-part
+timing: ``benchmark_pipeline_steps.py`` next to this file).
 
     python tools/analysis/benchmark_pipeline.py [--config CFG] [--data DIR] [--passes 10] \
         [--trials 5] [--batch 64] [--upscale 3] [--out docs/benchmark_pipeline_section.md]
@@ -24,7 +25,6 @@ where LoadImage / TopdownAffine spend their time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import pickle
@@ -35,26 +35,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from benchmark_pipeline_steps import breakdown, breakdown_table, build_side  # noqa: E402
+
 from dwpose.errors import guarded  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 DEFAULT_CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                   / "rtmpose-l_8xb64-270e_coco-ubody-wholebody-256x192.py")
-PACKERS = ("GenerateTarget", "PackPoseInputs", "LeanPackPoseInputs")
 SIDES = {"mmpose": "mmpose: GenerateTarget + PackPoseInputs in the worker",
          "ours": "ours: LeanPackPoseInputs, labels in SimCCTargetPreprocessor",
          "fast": "ours + fast_decode_warp: decode in the warp, reduced where it shrinks, flip in the matrix"}
 TARGETS = "SimCC labels in the preprocessor"
 OTHER = "rest: dataset item copy, Compose, Python GC"
-# the fast side's transforms, reported on the rows of the mmpose steps they stand for
-AS_MMPOSE = {"LoadEncodedImage": "LoadImage", "DeferredRandomFlip": "RandomFlip",
-             "DecodeWarpTopdownAffine": "TopdownAffine"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,63 +71,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # ---- one side, in its own process ----------------------------------------------------------------
-class Timed:
-    """A pipeline step that adds its wall time to ``totals[name]`` (and counts decode reductions)."""
-
-    def __init__(self, transform, totals: Dict[str, float], reductions: Dict[int, int]) -> None:
-        self.transform, self.totals, self.reductions = transform, totals, reductions
-        self.name = AS_MMPOSE.get(type(transform).__name__, type(transform).__name__)
-
-    def __call__(self, results: dict):
-        from dwpose.datasets.decode_warp import REDUCTION_KEY
-
-        start = time.perf_counter()
-        out = self.transform(results)
-        self.totals[self.name] += time.perf_counter() - start
-        if self.name == "TopdownAffine" and REDUCTION_KEY in out:
-            self.reductions[out[REDUCTION_KEY]] += 1
-        return out
-
-
-def side_pipeline(cfg, side: str) -> List[dict]:
-    """The config's augmentations (mmpose's or the fast load / flip / warp), then this side's packing."""
-    from dwpose.datasets.decode_warp import fast_decode_warp_pipeline
-
-    augment = fast_decode_warp_pipeline([t for t in cfg.train_pipeline if t["type"] not in PACKERS],
-                                        on=side == "fast")
-    if side != "mmpose":
-        return augment + [dict(type="LeanPackPoseInputs")]
-    generate = dict(type="GenerateTarget", encoder=cfg.model.head.decoder)
-    return augment + [generate, dict(type="PackPoseInputs")]
-
-
-def build_side(args: argparse.Namespace):
-    """``(dataset with timed steps, step totals, reductions, preprocessor or None)`` for ``args.worker``."""
-    import cv2
-    import torch
-    from mmengine.registry import init_default_scope
-    from mmpose.datasets import CocoWholeBodyDataset
-    from mmpose.registry import MODELS
-
-    import dwpose.plugin  # noqa: F401
-    from dwpose.engine.config import read_config
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(0)
-    init_default_scope("mmpose")
-    cfg = read_config(args.config)
-    dataset = CocoWholeBodyDataset(data_root=str(args.data), data_mode="topdown",
-                                   ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
-                                   pipeline=side_pipeline(cfg, args.worker))
-    totals: Dict[str, float] = defaultdict(float)
-    reductions: Dict[int, int] = defaultdict(int)
-    dataset.pipeline.transforms = [Timed(t, totals, reductions) for t in dataset.pipeline.transforms]
-    prep = None
-    if args.worker != "mmpose":
-        prep = MODELS.build(dict(type="SimCCTargetPreprocessor", codec=cfg.model.head.decoder))
-    return dataset, totals, reductions, prep
-
-
 def run_trial(args: argparse.Namespace, dataset, totals: Dict[str, float], reductions: Dict[int, int],
               prep) -> dict:
     """One trial: ``--passes`` over the data set from the same seed; ms per sample per step."""
@@ -171,99 +111,6 @@ def worker(args: argparse.Namespace) -> None:
         if line.strip() != "trial":
             break
         print(json.dumps(run_trial(args, *side)), file=out, flush=True)
-
-
-# ---- where LoadImage and TopdownAffine spend their time ---------------------------------------------
-def _fast_states(args: argparse.Namespace, dataset) -> tuple:
-    """The fast side's LoadEncodedImage, DecodeWarpTopdownAffine and the states before the latter."""
-    import numpy as np
-
-    args.worker = "fast"
-    with contextlib.redirect_stdout(sys.stderr):
-        steps = [t.transform for t in build_side(args)[0].pipeline.transforms]
-    names = [type(t).__name__ for t in steps]
-    np.random.seed(args.seed)
-    random.seed(args.seed)
-    states = []
-    for i in range(len(dataset)):
-        results = dict(dataset.get_data_info(i))
-        for step in steps[: names.index("DecodeWarpTopdownAffine")]:
-            results = step(results)
-        states.append(results)
-    return steps[names.index("LoadEncodedImage")], steps[names.index("DecodeWarpTopdownAffine")], states
-
-
-def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
-    """Best ms per sample of LoadImage / TopdownAffine and of their parts, on the real samples.
-
-    TopdownAffine gets the states the config's augmentations leave before it (its real boxes,
-    scales and rotations); the parts are timed on the same inputs, one after the other.
-    """
-    import cv2
-    import mmcv
-    import numpy as np
-    from mmengine import fileio
-    from mmpose.structures.bbox import get_warp_matrix
-
-    args.worker = "ours"
-    with contextlib.redirect_stdout(sys.stderr):  # pycocotools prints its progress to stdout
-        dataset = build_side(args)[0]
-    steps = [t.transform for t in dataset.pipeline.transforms]
-    names = [type(t).__name__ for t in steps]
-    load, affine = steps[names.index("LoadImage")], steps[names.index("TopdownAffine")]
-    fast_load, fast_affine, fast_before = _fast_states(args, dataset)
-    np.random.seed(args.seed)
-    random.seed(args.seed)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    raw = [fileio.get(info["img_path"]) for info in infos]
-    before_affine = []
-    for info in infos:
-        results = dict(info)
-        for step in steps[: names.index("TopdownAffine")]:
-            results = step(results)
-        before_affine.append(results)
-    (w, h), mats = affine.input_size, []
-    for r in before_affine:
-        scale = affine._fix_aspect_ratio(r["bbox_scale"], aspect_ratio=w / h)[0]
-        mats.append(get_warp_matrix(r["bbox_center"][0], scale, r["bbox_rotation"][0], output_size=(w, h)))
-    contiguous = [np.ascontiguousarray(r["img"]) for r in before_affine]
-    parts = {
-        "LoadImage (the transform)": lambda: [load(dict(info)) for info in infos],
-        "LoadImage: read the file": lambda: [fileio.get(info["img_path"]) for info in infos],
-        "LoadImage: JPEG decode (cv2.imdecode)": lambda: [mmcv.imfrombytes(b, flag="color", backend="cv2")
-                                                          for b in raw],
-        "TopdownAffine (the transform)": lambda: [affine(dict(r)) for r in before_affine],
-        "TopdownAffine: warp matrix": lambda: [
-            get_warp_matrix(r["bbox_center"][0], r["bbox_scale"][0], r["bbox_rotation"][0],
-                            output_size=(w, h)) for r in before_affine],
-        f"TopdownAffine: cv2.warpAffine to {w}x{h}, images as RandomFlip leaves them": lambda: [
-            cv2.warpAffine(r["img"], m, (w, h), flags=cv2.INTER_LINEAR) for r, m in zip(before_affine, mats)],
-        f"TopdownAffine: cv2.warpAffine to {w}x{h}, the same images C-contiguous": lambda: [
-            cv2.warpAffine(c, m, (w, h), flags=cv2.INTER_LINEAR) for c, m in zip(contiguous, mats)],
-        "copying RandomFlip's flipped views to C order (np.ascontiguousarray)": lambda: [
-            np.ascontiguousarray(r["img"]) for r in before_affine],
-        "TopdownAffine: keypoints (cv2.transform)": lambda: [
-            cv2.transform(r["keypoints"], m) for r, m in zip(before_affine, mats)],
-        "fast: LoadEncodedImage (read the file, JPEG header, no decode)": lambda: [
-            fast_load(dict(info)) for info in infos],
-        "fast: DecodeWarpTopdownAffine (decode, reduced where it shrinks, one warp)": lambda: [
-            fast_affine(dict(r)) for r in fast_before],
-        **{f"JPEG decode at 1/{k} (cv2.IMREAD_REDUCED_COLOR_{k})": (lambda k=k: [
-            cv2.imdecode(np.frombuffer(b, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{k}")) for b in raw])
-           for k in (2, 4, 8)},
-    }
-    best: Dict[str, object] = {}
-    for name, fn in parts.items():
-        fn()
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        best[name] = 1000 * min(times) / len(infos)
-    best["image sizes"] = sorted({f"{r['img'].shape[1]}x{r['img'].shape[0]}" for r in before_affine})
-    best["flipped"] = f"{sum(not r['img'].flags['C_CONTIGUOUS'] for r in before_affine)}/{len(infos)}"
-    return best
 
 
 # ---- the parent: interleave the sides, report ----------------------------------------------------
@@ -358,13 +205,6 @@ def table(trials: Dict[str, List[dict]], args: argparse.Namespace) -> str:
         + ", ".join(f"1/{r}: {c} of {total} samples ({100 * c / max(total, 1):.0f}%)"
                     for r, c in fired.items())
         + ".")
-
-
-def breakdown_table(parts: Dict[str, float]) -> str:
-    lines = ["| step or part (best of 20 repeats, ms per sample) | ms |", "|---|---|"]
-    lines += [f"| {k} | {v:.2f} |" for k, v in parts.items() if isinstance(v, float)]
-    return "\n".join(lines) + (f"\n\nPhoto sizes: {', '.join(parts['image sizes'])}; samples whose image "
-                               f"RandomFlip left as a negative-stride view: {parts['flipped']}.")
 
 
 def upscaled_copy(data: Path, factor: float, out: Path) -> Path:
