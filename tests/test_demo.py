@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ROWS = ("untrained student", "teacher", "student (no distillation)", "student after stage 1",
         "student after stage 2 (DWPose)")
-TRAINED = ("teacher", "student", "s1", "s2")
+TRAINED = ("pretrain/teacher", "pretrain/student", "teacher", "student", "s1", "s2")
 
 
 def _demo(work: Path) -> str:
@@ -45,11 +45,15 @@ def test_demo_runs_every_step_then_skips_them(tmp_path):
     products = [work / name / "final.pth" for name in TRAINED]
     products += [work / "s1_student.pth", work / "dwpose_student.pth", work / "untrained.pth"]
     products += sorted((work / "eval").glob("*/*_wholebody_table.json"))
-    assert len(products) == 7 + len(ROWS)
+    assert len(products) == 9 + len(ROWS)
+    # every whole-body student and the teacher start from their body-pretrained backbones
+    for run, body in (("teacher", "teacher"), ("student", "student"), ("s1", "student")):
+        log = (work / run / "train_output.log").read_text()
+        assert f"Loads checkpoint by local backend from path: {work / 'pretrain' / body / 'final.pth'}" in log
     stamps = {p: p.stat().st_mtime_ns for p in products}
 
     second = _demo(work)
     for name in TRAINED:
-        assert f"[skip] {name}: already trained" in second
+        assert f"[skip] {Path(name).name}: already trained ({work / name / 'final.pth'})" in second
     assert {p: p.stat().st_mtime_ns for p in products} == stamps  # nothing redone
     assert (work / "results.md").read_text() == table

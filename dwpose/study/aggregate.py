@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 PARTS: Tuple[str, ...] = ("body", "foot", "face", "hand", "wholebody")
 PART_TITLES: Dict[str, str] = {"body": "Body", "foot": "Foot", "face": "Face", "hand": "Hand",
@@ -65,3 +66,53 @@ def summarize(per_seed: Mapping[int, Mapping[str, Optional[float]]],
     for part in parts:
         mean[part], std[part] = mean_std([per_seed[s][part] for s in seeds])
     return {"n": len(seeds), "seeds": seeds, "mean": mean, "std": std}
+
+
+LOSS_LINE = re.compile(r"Epoch\(train\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?\bloss_kpt: ([0-9.]+)")
+BREAKOUT_LEVEL = 0.42  # ground-truth loss below which a demo-scale run has left the average pose
+
+
+def breakout_epoch(log: Path, level: float = BREAKOUT_LEVEL) -> Optional[int]:
+    """First epoch with a logged ``loss_kpt`` below ``level`` in a training log; None if never.
+
+    A SimCC model first learns the average pose (demo data: loss about 0.45, Whole AP about 0) and
+    only then starts to localise; this is the epoch it left that plateau.
+    """
+    per_epoch: Dict[int, float] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        m = LOSS_LINE.search(line)
+        if m:
+            epoch = int(m.group(1))
+            per_epoch[epoch] = min(per_epoch.get(epoch, math.inf), float(m.group(2)))
+    return next((e for e in sorted(per_epoch) if per_epoch[e] < level), None)
+
+
+def paired_difference(a: Mapping[int, Mapping[str, Optional[float]]],
+                      b: Mapping[int, Mapping[str, Optional[float]]],
+                      parts: Sequence[str] = PARTS, confidence: float = 0.95) -> Dict[str, object]:
+    """Mean of ``a[s] - b[s]`` over the seeds both have, with a t-based confidence interval.
+
+    Returns:
+        ``{"seeds", "n", "mean": {part}, "ci": {part: [low, high]}, "half_width": {part}}``; with
+        fewer than two common seeds ``ci`` and ``half_width`` are None.
+    """
+    from scipy.stats import t as student_t
+
+    seeds = sorted(set(a) & set(b))
+    mean: Dict[str, Optional[float]] = {}
+    ci: Dict[str, Optional[List[float]]] = {}
+    half: Dict[str, Optional[float]] = {}
+    for part in parts:
+        diffs = [a[s][part] - b[s][part] for s in seeds
+                 if a[s][part] is not None and b[s][part] is not None]
+        if len(diffs) != len(seeds) or not diffs:
+            mean[part], ci[part], half[part] = None, None, None
+            continue
+        mean[part] = statistics.fmean(diffs)
+        if len(diffs) < 2:
+            ci[part], half[part] = None, None
+            continue
+        quantile = float(student_t.ppf(0.5 + confidence / 2, len(diffs) - 1))
+        h = quantile * statistics.stdev(diffs) / math.sqrt(len(diffs))
+        ci[part], half[part] = [mean[part] - h, mean[part] + h], h
+    return {"seeds": seeds, "n": len(seeds), "mean": mean, "ci": ci, "half_width": half}

@@ -36,6 +36,7 @@ from dwpose.study.plan import (
     parse_epochs,
     parse_seeds,
 )
+from dwpose.workflow import data_options
 
 SETTINGS_FILE = "study_settings.json"
 
@@ -60,7 +61,11 @@ def config_epochs(cs: ConfigSet) -> Epochs:
     from dwpose.engine.config import read_config
 
     read = lambda path: int(read_config(path).train_cfg.max_epochs)  # noqa: E731
-    return Epochs(teacher=read(cs.teacher), s1=read(cs.s1), s2=read(cs.s2))
+    pretrain = read(cs.student_pretrain) if cs.student_pretrain else 0
+    if cs.teacher_pretrain and read(cs.teacher_pretrain) != pretrain:
+        raise ValueError(f"the student's and teacher's pre-training configs train different epochs "
+                         f"({cs.student_pretrain}, {cs.teacher_pretrain}); give them one")
+    return Epochs(teacher=read(cs.teacher), s1=read(cs.s1), s2=read(cs.s2), pretrain=pretrain)
 
 
 def prepare_data(cs: ConfigSet, work: Path) -> tuple:
@@ -103,11 +108,27 @@ def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[di
         runs = sorted((r for r in rows if r["variant"] == v.name), key=lambda r: r["seed"])
         summary = summarize({r["seed"]: r["ap"] for r in runs})
         out_variants.append({"name": v.name, "label": v.label, "what": v.what, **summary,
-                             "runs": [{k: r[k] for k in ("seed", "ap", "result", "steps")} for r in runs]})
+                             "runs": [{k: r.get(k) for k in RUN_KEYS} for r in runs]})
     return {"study": name, "command": command, "machine": machine_description(),
             "finished": datetime.datetime.now().isoformat(timespec="seconds"), "settings": settings,
-            "teacher": {k: teacher[k] for k in ("seed", "ap", "result", "steps")},
-            "variants": out_variants}
+            "teacher": {k: teacher.get(k) for k in RUN_KEYS},
+            "variants": out_variants, "paired": paired_comparisons(out_variants)}
+
+
+RUN_KEYS = ("seed", "ap", "breakout_epoch", "result", "steps")
+# (variant, baseline) pairs whose paired seed-by-seed difference study.md reports
+PAIRS = (("s1_logit", "plain"), ("s1_feature", "plain"), ("s1_full", "plain"), ("s1_nodecay", "plain"),
+         ("dwpose", "plain"), ("dwpose", "s1_full"), ("mmpose_s1", "plain"), ("mmpose_dwpose", "plain"),
+         ("s1_full", "mmpose_s1"), ("dwpose", "mmpose_dwpose"))
+
+
+def paired_comparisons(variants: List[dict]) -> List[dict]:
+    """Paired (same seed) differences with 95 % t intervals for :data:`PAIRS` both sides of which ran."""
+    from dwpose.study.aggregate import paired_difference
+
+    by_name = {v["name"]: {r["seed"]: r["ap"] for r in v["runs"]} for v in variants}
+    return [{"variant": a, "baseline": b, **paired_difference(by_name[a], by_name[b])}
+            for a, b in PAIRS if a in by_name and b in by_name and set(by_name[a]) & set(by_name[b])]
 
 
 def write_outputs(study: Dict[str, Any], work: Path) -> None:
@@ -121,7 +142,6 @@ def write_outputs(study: Dict[str, Any], work: Path) -> None:
 
 
 def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
-    from dwpose import demo
     from dwpose.study.mmpose_ref import check_reference_weights, frozen_schedule_options
     from dwpose.study.plan import MMPOSE_VARIANTS
 
@@ -146,7 +166,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
     check_settings(work, {"config_set": {k: v for k, v in cs.to_json().items() if k != "source"},
                           "epochs": vars(epochs)})
     data, data_desc = prepare_data(cs, work)
-    common = (*demo._data_options(data, None), *cs.cfg_options)  # what every train run gets first
+    common = (*data_options(data), *cs.cfg_options)  # what every train run gets first
     print(f"study {cs.name!r}: {len(variants)} variants x seeds {list(seeds)} + the shared teacher "
           f"(epochs: teacher {epochs.teacher}, stage 1 {epochs.s1}, stage 2 {epochs.s2}) -> {work}")
     status = execute(plan, Context(work=work, data=data, options=cs.cfg_options, quiet=not args.verbose))

@@ -11,6 +11,8 @@ them as module-level names)::
     s2: path/stage2.py              # TwoStageDistiller, stage=2 (student -> student)
     mmpose_s1: path/mmpose_s1.py    # optional pair: the same recipe with mmpose's DWPoseDistiller
     mmpose_s2: path/mmpose_s2.py    #   (without them the mmpose variants cannot be run)
+    student_pretrain: path/sp.py    # optional pair: body pre-training of the student's and the
+    teacher_pretrain: path/tp.py    #   teacher's backbones, loaded by every whole-body run
     data_root: /data/coco/          # optional: passed as data_root=... to every train / test run
     demo_data: {num_train: 320, num_val: 64, seed: 0}   # or: generate the demo data into WORK/data
     cfg_options: [train_dataloader.num_workers=2]       # optional, added to every train / test run
@@ -32,8 +34,11 @@ from typing import Any, Dict, Optional, Tuple
 
 # the built-in set's configs are the repository's configs/demo/: offered from a checkout only
 REPO = Path(__file__).resolve().parents[2]
-BUILTIN = {"demo": REPO / "configs" / "demo" / "study" / "demo_set.yaml"}
-CONFIG_KEYS = ("teacher", "student", "s1", "s2", "mmpose_s1", "mmpose_s2")
+BUILTIN = {"demo": REPO / "configs" / "demo" / "study" / "demo_set.yaml",
+           "demo_scratch": REPO / "configs" / "demo" / "study" / "demo_scratch_set.yaml"}
+CONFIG_KEYS = ("teacher", "student", "s1", "s2", "mmpose_s1", "mmpose_s2", "student_pretrain",
+               "teacher_pretrain")
+PRETRAIN_KEYS = ("student_pretrain", "teacher_pretrain")
 REQUIRED = ("teacher", "student", "s1", "s2")
 OTHER_KEYS = ("name", "data_root", "demo_data", "cfg_options", "teacher_seed")
 DEMO_DATA_KEYS = ("num_train", "num_val", "seed", "image_size")
@@ -50,11 +55,17 @@ class ConfigSet:
     s2: Path
     mmpose_s1: Optional[Path] = None
     mmpose_s2: Optional[Path] = None
+    student_pretrain: Optional[Path] = None
+    teacher_pretrain: Optional[Path] = None
     data_root: Optional[str] = None
     demo_data: Optional[Dict[str, Any]] = None
     cfg_options: Tuple[str, ...] = ()
     teacher_seed: int = 21
     source: Optional[Path] = field(default=None, compare=False)
+
+    @property
+    def has_pretrain(self) -> bool:
+        return self.student_pretrain is not None
 
     @property
     def has_mmpose(self) -> bool:
@@ -63,7 +74,8 @@ class ConfigSet:
     def to_json(self) -> Dict[str, Any]:
         """Plain values (paths as strings), as study.json records them."""
         out: Dict[str, Any] = {"name": self.name, "source": str(self.source) if self.source else None}
-        out.update({k: str(getattr(self, k)) if getattr(self, k) else None for k in CONFIG_KEYS})
+        out.update({k: str(getattr(self, k)) if getattr(self, k) else None for k in CONFIG_KEYS
+                    if getattr(self, k) or k not in PRETRAIN_KEYS})  # a set without them reads as before
         out.update(data_root=self.data_root, demo_data=self.demo_data, cfg_options=list(self.cfg_options),
                    teacher_seed=self.teacher_seed)
         return out
@@ -81,7 +93,8 @@ def _read_file(path: Path) -> Dict[str, Any]:
         names = runpy.run_path(str(path))
         data = {k: v for k, v in names.items() if k in CONFIG_KEYS + OTHER_KEYS}
     else:
-        raise ValueError(f"config set {path}: use a .yaml, .json or .py file (or the name 'demo')")
+        raise ValueError(f"config set {path}: use a .yaml, .json or .py file "
+                         f"(or a built-in name: {', '.join(BUILTIN)})")
     if not isinstance(data, dict):
         raise ValueError(f"config set {path} must hold a mapping of keys, got {type(data).__name__}")
     return data
@@ -111,6 +124,8 @@ def config_set_from_dict(data: Dict[str, Any], base: Path, default_name: str = "
         raise ValueError(f"config set: missing {missing} (teacher, student, s1 and s2 configs are required)")
     if bool(data.get("mmpose_s1")) != bool(data.get("mmpose_s2")):
         raise ValueError("config set: give both mmpose_s1 and mmpose_s2, or neither")
+    if bool(data.get("student_pretrain")) != bool(data.get("teacher_pretrain")):
+        raise ValueError("config set: give both student_pretrain and teacher_pretrain, or neither")
     demo_data = data.get("demo_data")
     if demo_data is not None:
         if not isinstance(demo_data, dict) or set(demo_data) - set(DEMO_DATA_KEYS):

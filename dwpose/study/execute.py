@@ -1,6 +1,7 @@
 """Run the plan with the demo's own step helpers; finished steps and runs are skipped.
 
-Training, conversion and scoring are exactly those of ``dwpose demo`` (:mod:`dwpose.demo`):
+Training, conversion and scoring are the public steps of :mod:`dwpose.workflow` that ``dwpose demo``
+uses too:
 ``tools/train.py`` / ``tools/test.py`` subprocesses whose full output stays in the step's folder
 (``train_output.log``, ``test_output.log``, plus MMEngine's own log and config dump). A training step
 is done when its ``final.pth`` exists, a conversion when its output exists, a run when its AP table
@@ -11,7 +12,6 @@ Each run also leaves ``run.json`` (variant, seed, every step with its cfg-option
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from dwpose.study.aggregate import read_ap
-from dwpose.study.plan import Evaluate, Run, Step, Train, Transfer
+from dwpose.study.plan import ChildConfig, Evaluate, Run, Step, Train, Transfer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,25 +55,30 @@ def describe(step: Step, work: Path) -> str:
         tool = ("pth_transfer.py" if step.impl == "dwpose"
                 else "mmpose's pth_transfer logic (weights_only=False)")
         return f"{tool} {r(step.src)} -> {r(step.dst)}" + (" --two_dis" if step.two_dis else "")
+    if isinstance(step, ChildConfig):
+        return (f"child config of {r(step.base)} with backbone init_cfg Pretrained {r(step.checkpoint)} "
+                f"-> {r(step.out)}")
     return f"`tools/test.py {r(step.config)} {r(step.checkpoint)}` -> {r(step.output)}"
 
 
 def run_step(step: Step, ctx: Context) -> None:
-    """Do one step unless its output exists (the demo helpers skip finished steps themselves)."""
-    from dwpose import demo
+    """Do one step unless its output exists (the workflow steps skip finished steps themselves)."""
+    from dwpose import workflow
 
-    args = argparse.Namespace(epochs=None, quiet=ctx.quiet)
+    opts = workflow.RunOptions(data=ctx.data, quiet=ctx.quiet, options=ctx.options, cwd=REPO)
     if isinstance(step, Train):
-        demo._train(step.config, step.work_dir, ctx.data, args, (*ctx.options, *step.options))
+        workflow.train(workflow.Training(step.config, step.work_dir, step.options), opts)
+    elif isinstance(step, ChildConfig):
+        workflow.write_pretrained_child(step.base, step.checkpoint, step.out)
     elif isinstance(step, Transfer) and step.impl == "dwpose":
-        demo._transfer(step.src, step.dst)
+        workflow.transfer(step.src, step.dst)
     elif isinstance(step, Transfer):
         if not step.dst.is_file():
             from dwpose.study.mmpose_ref import mmpose_transfer
 
             mmpose_transfer(step.src, step.dst, step.two_dis)
     elif isinstance(step, Evaluate):
-        demo._evaluate(step.name, step.config, step.checkpoint, ctx.data, step.root, ctx.options)
+        workflow.evaluate(step.name, step.config, step.checkpoint, step.root, opts)
     else:  # pragma: no cover - the plan only makes the three kinds
         raise AssertionError(f"unknown step {step!r}")
 
@@ -121,7 +126,24 @@ def execute(runs: Sequence[Run], ctx: Context,
     return status
 
 
+def own_training(run: Run) -> Optional[Train]:
+    """The run's first whole-body training (not a shared pre-training): its break-out is the run's."""
+    from dwpose.study.plan import PRETRAIN
+
+    return next((s for s in run.steps if isinstance(s, Train) and s.work_dir.parent.name != PRETRAIN), None)
+
+
+def _breakout(run: Run) -> Optional[int]:
+    from dwpose.study.aggregate import breakout_epoch
+
+    train = own_training(run)
+    log = train.work_dir / "train_output.log" if train else None
+    return breakout_epoch(log) if log and log.is_file() else None
+
+
 def collect(runs: List[Run], work: Path) -> List[dict]:
-    """``[{variant, seed, ap, result, steps}]`` of every run, read from the per-run AP tables."""
+    """``[{variant, seed, ap, breakout_epoch, result, steps}]`` of every run, read from its AP table
+    and training log."""
     return [{"variant": r.variant, "seed": r.seed, "ap": read_ap(r.result, r.table_name),
-             "result": _rel(r.result, work), "steps": [describe(s, work) for s in r.steps]} for r in runs]
+             "breakout_epoch": _breakout(r), "result": _rel(r.result, work),
+             "steps": [describe(s, work) for s in r.steps]} for r in runs]

@@ -10,6 +10,12 @@ Work-dir layout (every training run keeps its config dump and logs in its own fo
     DIR/teacher/train/final.pth               DIR/teacher/eval/teacher/teacher_wholebody_table.json
     DIR/runs/<variant>/seed<S>/{train,s1,s2}/ DIR/runs/<variant>/seed<S>/eval/<variant>_seed<S>/...json
 
+With a config set that has ``student_pretrain`` / ``teacher_pretrain``, both backbones are first
+trained once on the body keypoints (``DIR/pretrain/{student,teacher}/final.pth``, the config's own
+seed, shared by every seed and variant) and every whole-body run starts its backbone from them:
+pose configs through ``model.backbone.init_cfg`` cfg-options, distillers through a child student
+config (``DIR/pretrain/student_init.py``) named as their ``model.student_cfg``.
+
 The full recipe (``dwpose``) continues from the ``s1_full`` run of the same seed, and
 ``mmpose_dwpose`` from ``mmpose_s1``: a stage 1 is never trained twice.
 """
@@ -79,6 +85,7 @@ class Epochs:
     teacher: int
     s1: int  # every stage-1 run and the plain student
     s2: int
+    pretrain: int = 0  # body pre-training of both backbones (0: the config set has none)
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,21 @@ class Evaluate:
         return self.root / "eval" / self.name / f"{self.name}_wholebody_table.json"
 
 
-Step = Union[Train, Transfer, Evaluate]
+@dataclass(frozen=True)
+class ChildConfig:
+    """Write ``out``: the config ``base`` with its backbone initialised from ``checkpoint``."""
+
+    base: Path
+    checkpoint: Path
+    out: Path
+
+    @property
+    def output(self) -> Path:
+        return self.out
+
+
+Step = Union[Train, Transfer, Evaluate, ChildConfig]
+PRETRAIN = "pretrain"
 
 
 @dataclass(frozen=True)
@@ -148,27 +169,65 @@ def _seeded(seed: int, epochs: int, *extra: str) -> Tuple[str, ...]:
     return (f"randomness.seed={seed}", f"train_cfg.max_epochs={epochs}", *extra)
 
 
+def pretrain_step(cs: ConfigSet, who: str, work: Path, epochs: Optional[int] = None) -> Train:
+    """Body pre-training of the student's or teacher's backbone (its config's own seed)."""
+    assert cs.student_pretrain is not None and cs.teacher_pretrain is not None
+    config = cs.student_pretrain if who == "student" else cs.teacher_pretrain
+    return Train(config, work / PRETRAIN / who, (f"train_cfg.max_epochs={epochs}",) if epochs else ())
+
+
+def _pretrained(checkpoint: Path) -> Tuple[str, ...]:
+    from dwpose.workflow import pretrained_options
+
+    return tuple(pretrained_options(checkpoint))
+
+
+def student_child(cs: ConfigSet, work: Path) -> ChildConfig:
+    """The student config with the pretrained backbone, for the distillers' ``student_cfg``."""
+    return ChildConfig(cs.student, work / PRETRAIN / "student" / "final.pth",
+                       work / PRETRAIN / "student_init.py")
+
+
 def teacher_run(cs: ConfigSet, epochs: Epochs, work: Path) -> Run:
     """The shared teacher: trained once with ``cs.teacher_seed``, evaluated for reference."""
     run_dir = work / TEACHER
-    train = Train(cs.teacher, run_dir / "train", _seeded(cs.teacher_seed, epochs.teacher))
+    steps: List[Step] = []
+    init: Tuple[str, ...] = ()
+    if cs.has_pretrain:
+        steps.append(pretrain_step(cs, "teacher", work, epochs.pretrain))
+        init = _pretrained(steps[-1].output)
+    train = Train(cs.teacher, run_dir / "train", _seeded(cs.teacher_seed, epochs.teacher, *init))
     return Run(TEACHER, cs.teacher_seed, run_dir,
-               (train, Evaluate(TEACHER, cs.teacher, train.output, run_dir)))
+               (*steps, train, Evaluate(TEACHER, cs.teacher, train.output, run_dir)))
+
+
+def _student_init(cs: ConfigSet, work: Path, epochs: Epochs,
+                  distiller: bool) -> Tuple[List[Step], Tuple[str, ...]]:
+    """Steps that make the student's starting point, and the cfg-options that use it."""
+    if not cs.has_pretrain:
+        return [], ()
+    pre = pretrain_step(cs, "student", work, epochs.pretrain)
+    if not distiller:
+        return [pre], _pretrained(pre.output)
+    child = student_child(cs, work)
+    return [pre, child], (f"model.student_cfg={child.out}",)
 
 
 def _stage1(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path, teacher: Path) -> List[Step]:
     run_dir = work / "runs" / name / f"seed{seed}"
+    init_steps, init = _student_init(cs, work, epochs, distiller=True)
     train = Train(cs.s1, run_dir / "s1", _seeded(seed, epochs.s1, f"model.teacher_ckpt={teacher}",
-                                                  *S1_OPTIONS[name]))
-    return [train, Transfer(train.output, run_dir / "s1_student.pth", "dwpose")]
+                                                  *S1_OPTIONS[name], *init))
+    return [*init_steps, train, Transfer(train.output, run_dir / "s1_student.pth", "dwpose")]
 
 
 def _mmpose_stage1(cs: ConfigSet, seed: int, epochs: Epochs, work: Path, teacher: Path,
                    frozen: Tuple[str, ...]) -> List[Step]:
     run_dir = work / "runs" / "mmpose_s1" / f"seed{seed}"
+    init_steps, init = _student_init(cs, work, epochs, distiller=True)
     train = Train(cs.mmpose_s1, run_dir / "s1",
-                  _seeded(seed, epochs.s1, f"model.teacher_pretrained={teacher}", *frozen))
-    return [train, Transfer(train.output, run_dir / "s1_student.pth", "mmpose", two_dis=False)]
+                  _seeded(seed, epochs.s1, f"model.teacher_pretrained={teacher}", *frozen, *init))
+    return [*init_steps, train, Transfer(train.output, run_dir / "s1_student.pth", "mmpose", two_dis=False)]
 
 
 def variant_run(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path,
@@ -180,11 +239,12 @@ def variant_run(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path,
             at ``E1`` epochs (see :func:`dwpose.study.mmpose_ref.frozen_schedule_options`);
             needed by the mmpose variants.
     """
-    teacher = teacher_run(cs, epochs, work).steps[0].output
+    teacher = teacher_run(cs, epochs, work).steps[-2].output  # the trained teacher, before its evaluation
     run_dir = work / "runs" / name / f"seed{seed}"
     steps: List[Step]
     if name == "plain":
-        steps = [Train(cs.student, run_dir / "train", _seeded(seed, epochs.s1))]
+        init_steps, init = _student_init(cs, work, epochs, distiller=False)
+        steps = [*init_steps, Train(cs.student, run_dir / "train", _seeded(seed, epochs.s1, *init))]
     elif name in S1_OPTIONS:
         steps = _stage1(cs, name, seed, epochs, work, teacher)
     elif name in ("dwpose", "dwpose_bf16"):
@@ -259,13 +319,14 @@ def parse_seeds(count: Optional[int], listed: Optional[str]) -> Tuple[int, ...]:
 
 
 def parse_epochs(spec: Optional[str], defaults: Epochs) -> Epochs:
-    """``--epochs N`` (every stage) or ``--epochs teacher=40,s1=25,s2=15`` (any subset) over ``defaults``."""
+    """``--epochs N`` (every stage) or ``--epochs teacher=40,s1=25,s2=15,pretrain=25`` (any subset) over
+    ``defaults``."""
     if not spec:
         return defaults
-    values = dict(teacher=defaults.teacher, s1=defaults.s1, s2=defaults.s2)
+    values = dict(teacher=defaults.teacher, s1=defaults.s1, s2=defaults.s2, pretrain=defaults.pretrain)
     try:
         if "=" not in spec:
-            values = dict.fromkeys(values, int(spec))
+            values = {k: (int(spec) if k != "pretrain" or v else 0) for k, v in values.items()}
         else:
             for item in spec.split(","):
                 key, _, value = item.partition("=")
@@ -274,6 +335,6 @@ def parse_epochs(spec: Optional[str], defaults: Epochs) -> Epochs:
                 values[key.strip()] = int(value)
     except ValueError as exc:
         raise ValueError(f"--epochs takes N or teacher=N,s1=N,s2=N ({exc})") from None
-    if min(values.values()) < 1:
+    if min(v for k, v in values.items() if k != "pretrain" or defaults.pretrain) < 1:
         raise ValueError(f"epochs must be >= 1, got {values}")
     return Epochs(**values)

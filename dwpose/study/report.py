@@ -60,13 +60,38 @@ def format_table(study: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _signed(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:+.3f}"
+
+
+def format_paired(study: Dict[str, Any]) -> str:
+    """Paired (same seed) differences: mean and 95 % t interval per part."""
+    header = ["Variant - baseline", "Seeds"] + [f"{PART_TITLES[p]} AP" for p in PARTS]
+    lines = ["| " + " | ".join(header) + " |", "| :-- |" + " :-: |" * (len(header) - 1)]
+    for d in study.get("paired", []):
+        cells = []
+        for p in PARTS:
+            ci = d["ci"][p]
+            cells.append(_signed(d["mean"][p]) + ("" if ci is None else f" [{ci[0]:+.3f}, {ci[1]:+.3f}]"))
+        lines.append(f"| `{d['variant']}` - `{d['baseline']}` | {d['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _per_seed_table(study: Dict[str, Any]) -> str:
+    """Whole AP of every run, and (in brackets) the epoch it left the average pose."""
     seeds = study["settings"]["seeds"]
     lines = ["| Variant | " + " | ".join(f"seed {s}" for s in seeds) + " |",
              "| :-- |" + " :-: |" * len(seeds)]
     for v in study["variants"]:
-        by_seed = {r["seed"]: r["ap"]["wholebody"] for r in v["runs"]}
-        cells = [_cell(by_seed[s], None) if s in by_seed else "-" for s in seeds]
+        by_seed = {r["seed"]: r for r in v["runs"]}
+
+        def cell(s: int, by_seed: Dict[int, Any] = by_seed) -> str:
+            if s not in by_seed:
+                return "-"
+            epoch = by_seed[s].get("breakout_epoch")
+            return _cell(by_seed[s]["ap"]["wholebody"], None) + f" ({'-' if epoch is None else epoch})"
+
+        cells = [cell(s) for s in seeds]
         lines.append(f"| {v['label']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -107,7 +132,15 @@ def format_markdown(study: Dict[str, Any]) -> str:
     lines += _settings_lines(study)
     lines += ["", "AP on the validation split, mean ± sample standard deviation (n - 1) over seeds "
               "(a single seed shows no ±); every seed of every variant is included.", "",
-              format_table(study), "", "## Whole AP per seed", "", _per_seed_table(study), "",
+              format_table(study), "",
+              "## Paired differences", "",
+              "Mean over the seeds both variants ran of (variant - baseline) AP, same seed, with its 95 % "
+              "t-based confidence interval in brackets (n - 1 degrees of freedom):", "",
+              format_paired(study), "",
+              "## Whole AP per seed", "",
+              "In brackets: the break-out epoch, the first epoch whose logged ground-truth loss (`loss_kpt`) "
+              "fell below 0.42, i.e. the run left the average pose ('-': never; for a two-stage variant, "
+              "its stage-1 run).", "", _per_seed_table(study), "",
               "## How each variant is configured", "",
               "Steps of the first seed (the other seeds differ only in `randomness.seed` and their "
               "`seed<S>` folders); DIR and relative paths are in the study's work dir, configs in "

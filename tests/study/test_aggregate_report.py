@@ -7,7 +7,7 @@ import math
 import pytest
 
 from dwpose.evaluation.report import save_report
-from dwpose.study.aggregate import PARTS, mean_std, read_ap, summarize
+from dwpose.study.aggregate import PARTS, breakout_epoch, mean_std, paired_difference, read_ap, summarize
 from dwpose.study.report import format_markdown, format_table
 
 
@@ -62,8 +62,10 @@ def _study(variants):
 
 
 def test_table_rows_put_each_part_in_its_column():
-    runs = [{"seed": 0, "ap": dict(zip(PARTS, (0.1, 0.2, 0.3, 0.4, 0.5))), "result": "a", "steps": ["x"]},
-            {"seed": 1, "ap": dict(zip(PARTS, (0.3, 0.2, 0.5, 0.4, 0.7))), "result": "b", "steps": ["y"]}]
+    runs = [{"seed": 0, "ap": dict(zip(PARTS, (0.1, 0.2, 0.3, 0.4, 0.5))), "result": "a", "steps": ["x"],
+             "breakout_epoch": 3},
+            {"seed": 1, "ap": dict(zip(PARTS, (0.3, 0.2, 0.5, 0.4, 0.7))), "result": "b", "steps": ["y"],
+             "breakout_epoch": None}]
     v = {"name": "plain", "label": "plain student", "what": "w", "runs": runs,
          **summarize({r["seed"]: r["ap"] for r in runs})}
     one = {"name": "s1_full", "label": "stage 1", "what": "w", "runs": runs[:1],
@@ -75,5 +77,32 @@ def test_table_rows_put_each_part_in_its_column():
                         "0.400 ± 0.000 | 0.600 ± 0.141 |")
     assert table[4] == "| stage 1 | 1 | 0.100 | 0.200 | 0.300 | 0.400 | 0.500 |"
     md = format_markdown(_study([v, one]))
-    assert "| plain student | 0.500 | 0.700 |" in md  # Whole AP per seed
-    assert "| stage 1 | 0.500 | - |" in md  # a seed without a run shows '-', not a number
+    assert "| plain student | 0.500 (3) | 0.700 (-) |" in md  # Whole AP per seed (break-out epoch)
+    assert "| stage 1 | 0.500 (3) | - |" in md  # a seed without a run shows '-', not a number
+
+
+def test_paired_difference_and_its_t_interval_by_hand():
+    a = {0: dict.fromkeys(PARTS, 0.30), 1: dict.fromkeys(PARTS, 0.34), 2: dict.fromkeys(PARTS, 0.29),
+         7: dict.fromkeys(PARTS, 0.9)}  # seed 7 has no partner: left out
+    b = {0: dict.fromkeys(PARTS, 0.28), 1: dict.fromkeys(PARTS, 0.30), 2: dict.fromkeys(PARTS, 0.30)}
+    d = paired_difference(a, b)
+    diffs = [0.02, 0.04, -0.01]
+    mean = sum(diffs) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 2)
+    half = 4.302652729911275 * sd / math.sqrt(3)  # t(0.975, 2 degrees of freedom), from a table
+    assert d["seeds"] == [0, 1, 2] and d["n"] == 3
+    assert d["mean"]["wholebody"] == pytest.approx(mean)
+    assert d["half_width"]["body"] == pytest.approx(half)
+    assert d["ci"]["face"] == pytest.approx([mean - half, mean + half])
+    one = paired_difference({0: a[0]}, {0: b[0]})
+    assert one["mean"]["hand"] == pytest.approx(0.02) and one["ci"]["hand"] is None  # no interval from 1 seed
+
+
+def test_breakout_epoch_reads_the_first_epoch_below_the_level(tmp_path):
+    log = tmp_path / "train_output.log"
+    line = "12/07 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/20]  lr: 1e-3  loss: {v}  loss_kpt: {v}  acc_pose: 0.1"
+    rows = [(1, 10, 0.55), (1, 20, 0.50), (2, 10, 0.44), (2, 20, 0.43), (3, 5, 0.45), (3, 10, 0.419)]
+    log.write_text("\n".join(line.format(e=e, i=i, v=v) for e, i, v in rows) + "\n")
+    assert breakout_epoch(log) == 3
+    assert breakout_epoch(log, level=0.3) is None
+    assert breakout_epoch(log, level=0.5) == 2  # 0.50 is not below 0.5; epoch 2's 0.44 is

@@ -27,11 +27,56 @@ FROZEN = (("param_scheduler.1.begin=12",), ("param_scheduler.1.begin=12", "custo
 
 @pytest.fixture(scope="module")
 def demo_set():
+    """The from-scratch set: the step lists below have no pre-training in them."""
+    return load_config_set("demo_scratch")
+
+
+@pytest.fixture(scope="module")
+def pretrained_set():
     return load_config_set("demo")
 
 
+def test_pretrained_set_starts_every_whole_body_run_from_the_body_backbones(pretrained_set, tmp_path):
+    assert pretrained_set.has_pretrain and pretrained_set.student_pretrain == DEMO / "rtmpose-student_body-pretrain_demo.py"
+    epochs = Epochs(teacher=40, s1=25, s2=15, pretrain=25)
+    plan = build_plan(pretrained_set, ["plain", "s1_full", "dwpose", "mmpose_s1", "mmpose_dwpose"], [200],
+                      epochs, tmp_path, lambda: FROZEN)
+    runs = {r.variant: r for r in plan}
+    student_body = tmp_path / "pretrain" / "student" / "final.pth"
+    teacher_body = tmp_path / "pretrain" / "teacher" / "final.pth"
+    init = lambda ckpt: ["model.backbone.init_cfg._delete_=True", "model.backbone.init_cfg.type=Pretrained",  # noqa: E731
+                         "model.backbone.init_cfg.prefix=backbone.", f"model.backbone.init_cfg.checkpoint={ckpt}"]
+    pre_t, teacher, _ = runs["teacher"].steps
+    assert pre_t.config == pretrained_set.teacher_pretrain and pre_t.output == teacher_body
+    assert _options(pre_t) == ["train_cfg.max_epochs=25"]
+    assert _options(teacher) == ["randomness.seed=21", "train_cfg.max_epochs=40", *init(teacher_body)]
+    pre_s, plain, _ = runs["plain"].steps
+    assert pre_s.config == pretrained_set.student_pretrain and pre_s.output == student_body
+    assert _options(plain) == ["randomness.seed=200", "train_cfg.max_epochs=25", *init(student_body)]
+    # the distillers build their student from a child config naming the same backbone checkpoint
+    _, child, s1, _, _ = runs["s1_full"].steps
+    assert (child.base, child.checkpoint) == (pretrained_set.student, student_body)
+    assert _options(s1)[-1] == f"model.student_cfg={child.out}"
+    mm_child, mm_s1 = runs["mmpose_s1"].steps[1:3]
+    assert mm_child == child and _options(mm_s1)[-1] == f"model.student_cfg={child.out}"
+    # stage 2 starts from the stage-1 export, not from the body backbone
+    s2 = runs["dwpose"].steps[4]
+    assert not any("student_cfg" in o or "init_cfg" in o for o in _options(s2))
+
+
+def test_pretrained_child_config_loads_the_backbone(pretrained_set, tmp_path):
+    from dwpose.engine.config import read_config
+    from dwpose.workflow import write_pretrained_child
+
+    child = write_pretrained_child(pretrained_set.student, tmp_path / "body.pth", tmp_path / "student_init.py")
+    cfg = read_config(child)
+    assert cfg.model.backbone.init_cfg == {"type": "Pretrained", "prefix": "backbone.",
+                                           "checkpoint": str(tmp_path / "body.pth")}
+    assert cfg.model.head == read_config(pretrained_set.student).model.head
+
+
 def test_demo_config_set(demo_set):
-    assert demo_set.name == "demo" and demo_set.teacher_seed == 21 and demo_set.has_mmpose
+    assert demo_set.name == "demo_scratch" and demo_set.teacher_seed == 21 and demo_set.has_mmpose
     assert demo_set.s1 == DEMO / "dwpose_s1_demo.py"
     assert demo_set.mmpose_s2 == DEMO / "study" / "mmpose_dwpose_s2_demo.py"
     assert demo_set.demo_data == {"num_train": 320, "num_val": 64, "seed": 0}
