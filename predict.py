@@ -53,6 +53,7 @@ from typing import List, Optional
 import cog
 from cog import BasePredictor, Input, Path
 
+from dwpose.inference import cog_fetch
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
     BOTH_GIVEN,
     EMPTY_IMAGE,
@@ -78,6 +79,7 @@ from dwpose.inference.video import VideoOptions
 from dwpose.inference.writers import write_cog_npz, write_image
 
 HERE = pathlib.Path(__file__).resolve().parent
+cog_fetch.install()  # http(s) inputs: public addresses only, one message for every failure, no leftovers
 DEFAULT_POSE_MODEL = "ckpts/dw-ll_ucoco_384.onnx"
 DEFAULT_DET_MODEL = "ckpts/yolox_l.onnx"
 VIDEO_OUTPUTS = ("pose.mp4", "frames.zip", TRACKS)
@@ -159,6 +161,7 @@ class Predictor(BasePredictor):
         image, threshold, video, track, smooth, det_every, start, end, stride, max_frames = (
             _plain(v) for v in (image, threshold, video, track, smooth, det_every, start, end, stride,
                                 max_frames))
+        cog_fetch.claim(image, video)  # Cog deletes these after the prediction
         threshold = check_threshold(threshold)
         given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
                      max_frames=max_frames)  # fmt: skip

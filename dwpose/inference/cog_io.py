@@ -236,7 +236,10 @@ class OutputFolders:
                 self._remove(folder)
 
     def _reap_forever(self) -> None:
+        from dwpose.inference.cog_fetch import sweep_unclaimed
+
         while True:
+            sweep_unclaimed()
             if self._inotify is not None:
                 self._reap(self._inotify.read(timeout=1.0))
             else:
