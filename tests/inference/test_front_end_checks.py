@@ -10,7 +10,6 @@ import json
 import math
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -136,7 +135,7 @@ def test_app_settings_from_an_api_client_are_checked(tmp_path, photos):
 
 def test_boxes_must_hold_finite_numbers(tmp_path):
     cases = {
-        "nan.json": ("[[NaN, 0, 10, 10]]", "box #0 [nan, 0, 10, 10] holds a value that is not a finite number"),
+        "nan.json": ("[[NaN, 0, 10, 10]]", "box #0 [nan, 0, 10, 10] holds a value that is not a finite"),
         "inf.json": ('{"a.jpg": [[0, 0, 10, 10], [0, 0, Infinity, 10]]}', "[a.jpg]: box #1"),
         "huge.json": ("[[0, 0, 1e999, 10, 0.9]]", "not a finite number"),
         "coco.json": ('[{"image_id": 1, "bbox": [1e308, 0, 1e308, 9]}]', "not a finite number"),  # x + w
@@ -155,15 +154,16 @@ def test_boxes_are_fitted_to_the_picture():
     from dwpose.inference.boxes import fit_boxes
 
     boxes = np.array([[-1e30, -1e30, 1e30, 1e30, 1], [0, 0, 1e308, 1e308, 0.9], [10, 20, 60, 90, 0.5],
-                      [-5, -5, 5, 5, 1], [700, 0, 800, 100, 1], [0, 0, 0.5, 100, 1], [50, 50, 40, 60, 1]])  # fmt: skip
+                      [-5, -5, 5, 5, 1], [700, 0, 800, 100, 1], [0, 0, 0.5, 100, 1],
+                      [50, 50, 40, 60, 1]])  # fmt: skip
     fitted, dropped = fit_boxes(boxes, 640, 480)
     np.testing.assert_array_equal(
         fitted, np.float32([[-640, -480, 1280, 960, 1], [0, 0, 1280, 960, 0.9], [10, 20, 60, 90, 0.5],
                             [-5, -5, 5, 5, 1]])  # fmt: skip
     )  # a sane box is unchanged, even reaching outside; off the picture, thinner than a pixel, inverted: out
     assert dropped == 3 and fitted.dtype == np.float32
-    assert len(clean_boxes(np.array([[0, 0, np.inf, 10], [0, 0, np.nan, 10], [0, 0, 3e38, 10], [-3e38, 0, 3e38, 1]],
-                                    np.float32))) == 1  # fmt: skip
+    overflowing = [[0, 0, np.inf, 10], [0, 0, np.nan, 10], [0, 0, 3e38, 10], [-3e38, 0, 3e38, 1]]
+    assert len(clean_boxes(np.array(overflowing, np.float32))) == 1  # width inf: dropped
 
 
 @pytest.mark.slow
@@ -182,8 +182,9 @@ def test_extreme_boxes_give_the_poses_of_the_fitted_box(tmp_path, peaks_onnx, ph
         people[name] = json.loads((out / f"{photo.stem}.json").read_text())["people"]
     assert len(people["extreme"]) == len(people["huge"]) == 1
     assert people["extreme"] == people["fitted"] and people["huge"] == people["huge_fitted"]
-    (tmp_path / "off.json").write_text(json.dumps([[5000, 5000, 6000, 6000], [10, 10, 100, 100]]))
-    proc = predict(photo, "--pose", peaks_onnx.path, "--boxes", tmp_path / "off.json", "--out", tmp_path / "o")
+    off = tmp_path / "off.json"
+    off.write_text(json.dumps([[5000, 5000, 6000, 6000], [10, 10, 100, 100]]))
+    proc = predict(photo, "--pose", peaks_onnx.path, "--boxes", off, "--out", tmp_path / "x")
     assert proc.returncode == 0 and "1 person(s)" in proc.stdout, proc.stderr
     assert proc.stderr.strip() == (f"dwpose: note: {photo.name}: 1 box(es) of --boxes skipped: they do not "
                                    f"overlap the {w}x{h} picture by a pixel")  # fmt: skip
@@ -191,8 +192,9 @@ def test_extreme_boxes_give_the_poses_of_the_fitted_box(tmp_path, peaks_onnx, ph
 
 @pytest.mark.slow
 def test_non_finite_boxes_are_one_error_line_and_no_output(tmp_path, peaks_onnx, photos):
-    (tmp_path / "nan.json").write_text("[[NaN, 0, 10, 10]]")
-    proc = predict(photos[0], "--pose", peaks_onnx.path, "--boxes", tmp_path / "nan.json", "--out", tmp_path / "o")
+    boxes = tmp_path / "nan.json"
+    boxes.write_text("[[NaN, 0, 10, 10]]")
+    proc = predict(photos[0], "--pose", peaks_onnx.path, "--boxes", boxes, "--out", tmp_path / "o")
     assert_one_error_line(proc, "not a finite number")
     assert not (tmp_path / "o").exists()
 
