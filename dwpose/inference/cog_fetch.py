@@ -105,16 +105,19 @@ def download(
     url: str,
     dest: IO[bytes],
     allow_private: Optional[bool] = None,
-    timeout: float = TIMEOUT_S,
-    max_bytes: int = MAX_DOWNLOAD_BYTES,
+    timeout: Optional[float] = None,
+    max_bytes: Optional[int] = None,
 ) -> int:
     """GET ``url`` into ``dest`` following the policy of the module docstring; returns the bytes written.
+    ``None`` arguments take :data:`ALLOW_PRIVATE_ENV`, :data:`TIMEOUT_S` and :data:`MAX_DOWNLOAD_BYTES`.
 
     Raises:
         OSError / ValueError / http.client.HTTPException: whatever went wrong (callers report
         :data:`DOWNLOAD_FAILED` for all of them).
     """
     allow = private_urls_allowed() if allow_private is None else allow_private
+    timeout = TIMEOUT_S if timeout is None else timeout
+    max_bytes = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
     for _ in range(MAX_REDIRECTS + 1):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
