@@ -21,7 +21,8 @@ predictor calls it when it is imported) with :func:`_convert`:
 
 ``data:`` URLs are written the same way (no network). Files Cog downloaded for a request whose other
 input then failed to download are never handed to ``predict()``, and Cog does not delete them: the
-predictor :func:`claim` s its inputs, and :func:`sweep_unclaimed` removes the rest after a minute.
+predictor :func:`claim` s its inputs, and :func:`sweep_unclaimed` removes the rest after 10 s (a request
+with two downloads is refused anyway: image or video, not both).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ DOWNLOAD_FAILED = (
 MAX_REDIRECTS = 5
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 TIMEOUT_S = 30.0
-UNCLAIMED_AFTER_S = 60.0
+UNCLAIMED_AFTER_S = 10.0  # predict() claims its one input as soon as Cog has it
 _CHUNK = 1 << 20
 _REDIRECTS = (301, 302, 303, 307, 308)
 _unclaimed: Dict[str, float] = {}  # downloaded file -> when; until predict() claims it

@@ -259,7 +259,8 @@ def predict_video(
         kept = f"the {done} frame(s) before it are written to {opts.out_dir}" if done else "nothing written"
         raise TruncatedVideo(
             f"video {source} is truncated or corrupt: no frame could be read from frame "
-            f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}"
+            f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}",
+            kept=done,
         )
     return done
 

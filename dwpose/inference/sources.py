@@ -179,7 +179,12 @@ def native_stderr_muted() -> Iterator[None]:
 
 
 class TruncatedVideo(ValueError):
-    """A video stopped yielding frames before the frame count its header declares (truncated or corrupt)."""
+    """A video stopped yielding frames before the frame count its header declares (truncated or corrupt);
+    ``kept``: the frames processed (and written) before the damage."""
+
+    def __init__(self, message: str, kept: int = 0) -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path]) -> str:

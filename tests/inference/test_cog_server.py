@@ -7,6 +7,7 @@ the predictor make can be counted, and with ``COG_MAX_CONCURRENCY=64`` as docume
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import io
@@ -24,13 +25,15 @@ import urllib.request
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.inference.fakes import assert_cog_people
+
+ALLOW_PRIVATE_ENV = "DWPOSE_COG_ALLOW_PRIVATE_URLS"  # dwpose.inference.cog_fetch.ALLOW_PRIVATE_ENV
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -134,20 +137,27 @@ def _tree(folder: Path) -> List[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-@pytest.fixture(scope="module")
-def cog_server(tmp_path_factory, tiny_model, weights_dir):
-    pytest.importorskip("cog")
-    root = tmp_path_factory.mktemp("cog_server")
+def _path_without(folder: str) -> str:
+    """``PATH`` without ``folder`` (this interpreter's ``bin``): the README command must not need it."""
+    kept = [p for p in os.environ.get("PATH", os.defpath).split(os.pathsep) if p and Path(p) != Path(folder)]
+    return os.pathsep.join(kept)
+
+
+@contextlib.contextmanager
+def _served(root: Path, pose_model: Path, detector: Path, **env: str) -> Iterator[SimpleNamespace]:
+    """The README's command (``python -m dwpose.inference.cog_server --host 127.0.0.1``) with its own
+    TMPDIR, this interpreter's folder off PATH; stopped (its process group) on the way out."""
     port, log, tmpdir = _free_port(), root / "server.log", root / "tmp"
     tmpdir.mkdir()
-    env = dict(os.environ, COG_PREDICT_TYPE_STUB="predict.py:Predictor", PORT=str(port),
-               COG_MAX_CONCURRENCY=str(SLOTS), TMPDIR=str(tmpdir),
-               DWPOSE_POSE_MODEL=str(tiny_model.onnx),
-               DWPOSE_DET_MODEL=str(weights_dir / "rtmdet-nano_person_end2end.onnx"),
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))  # fmt: skip
+    inherited = {k: v for k, v in os.environ.items() if k != ALLOW_PRIVATE_ENV}  # the policy is the caller's
+    env = dict(inherited, COG_PREDICT_TYPE_STUB="predict.py:Predictor", PORT=str(port),
+               COG_MAX_CONCURRENCY=str(SLOTS), TMPDIR=str(tmpdir), DWPOSE_POSE_MODEL=str(pose_model),
+               DWPOSE_DET_MODEL=str(detector), PATH=_path_without(os.path.dirname(sys.executable)),
+               **env)  # fmt: skip
+    command = [sys.executable, "-m", "dwpose.inference.cog_server", "--host", HOST]
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cog.server.http", "--host", HOST], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
     base = f"http://{HOST}:{port}"
     try:
         _wait_ready(base, proc, log)
@@ -160,6 +170,16 @@ def cog_server(tmp_path_factory, tiny_model, weights_dir):
                     proc.wait(timeout=wait)
                 except subprocess.TimeoutExpired:
                     continue
+
+
+@pytest.fixture(scope="module")
+def cog_server(tmp_path_factory, tiny_model, weights_dir):
+    """The server, allowed to fetch URLs on this machine (the tests' HTTP servers are on 127.0.0.1)."""
+    pytest.importorskip("cog")
+    root = tmp_path_factory.mktemp("cog_server")
+    with _served(root, tiny_model.onnx, weights_dir / "rtmdet-nano_person_end2end.onnx",
+                 **{ALLOW_PRIVATE_ENV: "1"}) as server:  # fmt: skip
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -256,6 +276,108 @@ def test_http_url_is_fetched_by_cog_and_taken(cog_server, photos, tmp_path):
     assert sorted(_keypoints(by_url)) == sorted(by_upload)
     for name, points in _keypoints(by_url).items():
         np.testing.assert_allclose(points, by_upload[name], atol=1e-6)
+
+
+def _local_files(folder: Path) -> Tuple[http.server.ThreadingHTTPServer, List[str]]:
+    """An HTTP server on 127.0.0.1 for ``folder``, started, and the list of paths it was asked for."""
+    asked: List[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def do_GET(self) -> None:  # noqa: N802
+            asked.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, asked
+
+
+def _download_failures(server: SimpleNamespace, urls: dict) -> dict:
+    """``{why: error}`` of one request per URL (a dict ``{input: url}`` or a plain image URL)."""
+    answers = {}
+    for why, url in urls.items():
+        answer = _predict(server, url if isinstance(url, dict) else {"image": url})
+        assert answer["status"] == "failed" and answer.get("output") is None, (why, answer)
+        answers[why] = answer["error"]
+    return answers
+
+
+def test_failed_downloads_all_say_the_same_and_leave_nothing(cog_server, predict_module, photos, tmp_path):
+    from dwpose.inference.cog_fetch import DOWNLOAD_FAILED
+
+    shutil.copyfile(photos[-1], tmp_path / "photo.jpg")
+    httpd, asked = _local_files(tmp_path)
+    base, closed = f"http://{HOST}:{httpd.server_port}", _free_port()
+    try:
+        errors = _download_failures(cog_server, {
+            "404": f"{base}/missing.jpg",
+            "refused": f"http://{HOST}:{closed}/photo.jpg",
+            "TLS": base.replace("http://", "https://") + "/photo.jpg",
+            "no such host": "http://no-such-host.invalid/photo.jpg",
+            "video 404": {"video": f"{base}/missing.mp4"},
+            "image fetched, video not": {"image": f"{base}/photo.jpg", "video": f"{base}/missing.mp4"},
+        })  # fmt: skip
+    finally:
+        httpd.shutdown()
+    assert len(set(errors.values())) == 1, errors  # nothing tells refused, timed out or TLS apart
+    assert DOWNLOAD_FAILED in errors["404"] and str(cog_server.tmpdir) not in errors["404"]
+    assert "/photo.jpg" in asked  # the last request's image was downloaded: its file goes too
+    deadline = time.monotonic() + 20  # downloads of a failed request go within ~10 s
+    while _leftovers(cog_server.tmpdir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _leftovers(cog_server.tmpdir) == []
+
+
+def test_a_server_started_as_documented_refuses_private_urls(tmp_path, tiny_model, weights_dir, photos):
+    from dwpose.inference.cog_fetch import DOWNLOAD_FAILED
+
+    shutil.copyfile(photos[-1], tmp_path / "photo.jpg")
+    httpd, asked = _local_files(tmp_path)
+    port = httpd.server_port
+    try:
+        with _served(tmp_path / "server", tiny_model.onnx,
+                     weights_dir / "rtmdet-nano_person_end2end.onnx") as server:  # fmt: skip
+            errors = _download_failures(server, {
+                "loopback": f"http://{HOST}:{port}/photo.jpg",
+                "localhost": f"http://localhost:{port}/photo.jpg",
+                "IPv6 loopback": f"http://[::1]:{port}/photo.jpg",
+                "mapped": f"http://[::ffff:127.0.0.1]:{port}/photo.jpg",
+                "link-local": "http://169.254.169.254/latest/meta-data/",
+                "private": "http://10.0.0.1/photo.jpg",
+                "video": {"video": f"http://{HOST}:{port}/photo.jpg"},
+            })  # fmt: skip
+            upload = _predict(server, {"image": _data_url(photos[-1].read_bytes(), "image/jpeg")})
+            left = _leftovers(server.tmpdir)
+    finally:
+        httpd.shutdown()
+    assert asked == [], asked  # refused before any connection
+    assert len(set(errors.values())) == 1 and DOWNLOAD_FAILED in errors["loopback"], errors
+    assert left == [] and upload["status"] == "succeeded", upload.get("error")
+
+
+def test_a_five_frame_video_of_which_three_decode_is_reported(cog_server, tmp_path):
+    from tests.inference.test_video_robustness import noise_frames, write_video
+
+    whole = write_video(tmp_path / "whole.avi", noise_frames(5), fourcc="MJPG").read_bytes()
+    cut = _predict(cog_server, {"video": _data_url(whole[: len(whole) // 2], "video/x-msvideo")})
+    assert cut["status"] == "failed" and cut.get("output") is None
+    assert cut["error"].endswith(
+        "video is truncated or corrupt: no frame could be read from frame 3 on, of the 5 its header "
+        "declares; 3 frame(s) could be read before it, none returned"
+    ), cut["error"]
+    assert _predict(cog_server, {"video": _data_url(whole, "video/x-msvideo")})["status"] == "succeeded"
+
+
+def test_readme_starts_the_server_with_the_command_tested_here():
+    readme = (REPO / "README.md").read_text()
+    assert "python -m dwpose.inference.cog_server --host 127.0.0.1" in readme
+    assert "-m cog.server.http" not in readme  # its worker needs the interpreter's bin on PATH
 
 
 @pytest.mark.parametrize(
