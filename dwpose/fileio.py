@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Tuple, Union
 
@@ -35,17 +36,36 @@ VIDEO_EXTENSIONS: Tuple[str, ...] = (
 IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
+def special_file_kind(path: PathLike) -> str | None:
+    """``"a FIFO"``, ``"a character device"``, ``"a block device"`` or ``"a socket"`` when ``path`` (links
+    followed) is one of those, which block or never end when read; None for a file, a folder or nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return name
+    return None
+
+
 def require_file(path: PathLike, what: str = "file") -> Path:
     """``path`` as a Path if it is a regular file (or a link to one).
 
     Raises:
         IsADirectoryError: ``path`` is a folder ("``what`` PATH is a folder, not a file").
+        ValueError: it is a FIFO, a device or a socket ("``what`` PATH is a FIFO, not a file"), refused
+            before anything opens it (reading one blocks or never ends).
         FileNotFoundError: nothing is there ("``what`` PATH does not exist").
     """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{what} {path} is a folder, not a file")
     if not path.is_file():
+        special = special_file_kind(path)
+        if special is not None:
+            raise ValueError(f"{what} {path} is {special}, not a file")
         raise FileNotFoundError(f"{what} {path} does not exist")
     return path
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import struct
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file
+from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file, special_file_kind
 
 MAX_PIXELS = 100_000_000
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -109,20 +108,6 @@ def list_images(folder: Union[str, Path]) -> List[Path]:
     if not files:
         raise ValueError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
-
-
-def special_file_kind(path: Union[str, Path]) -> Optional[str]:
-    """``"a FIFO"``, ``"a character device"``, ``"a block device"`` or ``"a socket"`` when ``path`` (links
-    followed) is one of those, which block or never end when read; None for a file, a folder or nothing."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
-        if test(mode):
-            return name
-    return None
 
 
 def classify_input(source: str) -> Tuple[str, Union[Path, int]]:

@@ -148,7 +148,7 @@ def _served(root: Path, pose_model: Path, detector: Path, **env: str) -> Iterato
     """The README's command (``python -m dwpose.inference.cog_server --host 127.0.0.1``) with its own
     TMPDIR, this interpreter's folder off PATH; stopped (its process group) on the way out."""
     port, log, tmpdir = _free_port(), root / "server.log", root / "tmp"
-    tmpdir.mkdir()
+    tmpdir.mkdir(parents=True)
     inherited = {k: v for k, v in os.environ.items() if k != ALLOW_PRIVATE_ENV}  # the policy is the caller's
     env = dict(inherited, COG_PREDICT_TYPE_STUB="predict.py:Predictor", PORT=str(port),
                COG_MAX_CONCURRENCY=str(SLOTS), TMPDIR=str(tmpdir), DWPOSE_POSE_MODEL=str(pose_model),

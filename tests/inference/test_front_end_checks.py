@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -22,7 +25,7 @@ from dwpose.inference.boxes import load_boxes
 from dwpose.inference.pipeline import PoseResult, clean_boxes
 from dwpose.inference.predict_io import PredictOptions, write_results
 from dwpose.inference.sources import VideoFrames, open_video
-from tests.inference.test_cli import assert_one_error_line, predict
+from tests.inference.test_cli import REPO, assert_one_error_line, predict
 from tests.inference.test_video_robustness import noise_frames, write_video
 
 ERROR = "dwpose predict: error: "
@@ -238,6 +241,29 @@ def test_a_failure_between_the_renames_leaves_none_of_the_set(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["item.json", "item.npz", "item.png"]
 
 
+@pytest.mark.slow
+def test_ctrl_c_during_a_folder_leaves_whole_sets_only(tmp_path, peaks_onnx, weights_dir, photos):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"p{i:02d}.jpg").symlink_to(photos[i % len(photos)])
+    cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(folder), "--pose", str(peaks_onnx.path),
+           "--det", str(weights_dir / "yolox-nano_coco80.onnx"), "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.05)  # somewhere inside the next image
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "dwpose: interrupted", err
+    stems = {}
+    for path in out.iterdir():
+        assert not path.name.startswith("."), path.name  # no temporary file left
+        stems.setdefault(path.stem, set()).add(path.suffix)
+    assert 0 < len(stems) < 60 and all(s == {".npz", ".json", ".png"} for s in stems.values()), stems
+
+
 # ---- inputs that are not files, --out ----------------------------------------------------------------
 
 
@@ -262,6 +288,14 @@ def test_fifos_devices_and_sockets_are_refused_whatever_their_name(tmp_path, pea
         proc = predict(path, "--pose", peaks_onnx.path, "--det", det, "--out", tmp_path / "o", timeout=30)
         assert_one_error_line(proc, f"input {path} {says}")
         assert not (tmp_path / "o").exists(), name
+    fifo = tmp_path / "clip.mp4"
+    proc = predict(photos[0], "--pose", peaks_onnx.path, "--boxes", fifo, "--out", tmp_path / "o", timeout=30)
+    assert_one_error_line(proc, f"boxes file {fifo} is a FIFO, not a file")
+    model = tmp_path / "model.onnx"
+    os.mkfifo(model)
+    proc = predict(photos[0], "--pose", model, "--det", model, "--out", tmp_path / "o", timeout=30)
+    assert_one_error_line(proc, f"pose model {model} is a FIFO, not a file")
+    assert not (tmp_path / "o").exists()
 
 
 def _unwritable_folder(tmp_path: Path) -> Path:
