@@ -8,6 +8,8 @@ A folder adds ``results_coco_wholebody.json`` (``results_keypoints.json`` for K 
 results form with K*3 numbers) and ``image_ids.json``; a video (or webcam) gets
 ``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json`` (``<frame>`` is the video's own frame
 index, six digits), plus ``tracks.json`` in ``<stem>/`` with ``--track`` (see docs/video.md).
+Each item's files (npz + json + png, a frame's npz + json) are written as one set: all of them or, after
+an error or Ctrl-C while the item is made, none (:func:`~dwpose.fileio.atomic_write_many`).
 """
 
 from __future__ import annotations

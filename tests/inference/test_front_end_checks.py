@@ -94,6 +94,16 @@ def test_app_port_and_counts_use_the_same_checks(monkeypatch, capsys):
         assert f"argument {option}: " in line and says in line and "_port" not in line, line
 
 
+def test_cog_counts_are_bounded_too():
+    pytest.importorskip("cog")
+    from dwpose.inference.cog_io import check_count
+
+    assert check_count("start", 2**31 - 1, 0) == 2**31 - 1
+    for value in (2**31, 1e300):
+        with pytest.raises(ValueError, match="start must be a whole number up to 2147483647"):
+            check_count("start", value, 0)
+
+
 def test_the_parsers_themselves():
     from dwpose.inference.options import check_device, parse_count, parse_number
 
