@@ -33,10 +33,15 @@ What the server accepts and keeps:
   for one image). The bare server reads the limit only from ``COG_MAX_CONCURRENCY``; without it,
   concurrent clients get HTTP 409 "At capacity".
 
-Run the real HTTP server without Docker::
+- An ``http(s)`` URL is fetched by :mod:`dwpose.inference.cog_fetch` in place of Cog's own download:
+  public addresses only (``DWPOSE_COG_ALLOW_PRIVATE_URLS=1`` allows loopback, private and link-local
+  ones), one message for every failure, no file left behind (docs/cog_inputs.md).
+
+Run the real HTTP server without Docker (:mod:`dwpose.inference.cog_server` puts this interpreter
+first on ``PATH``, where Cog's server looks for the ``python`` of its worker)::
 
     COG_PREDICT_TYPE_STUB=predict.py:Predictor COG_MAX_CONCURRENCY=64 PORT=5000 \\
-        python -m cog.server.http --host 127.0.0.1
+        .venv/bin/python -m dwpose.inference.cog_server --host 127.0.0.1
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from typing import List, Optional
 import cog
 from cog import BasePredictor, Input, Path
 
+from dwpose.inference import cog_fetch
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
     BOTH_GIVEN,
     EMPTY_IMAGE,
@@ -78,6 +84,7 @@ from dwpose.inference.video import VideoOptions
 from dwpose.inference.writers import write_cog_npz, write_image
 
 HERE = pathlib.Path(__file__).resolve().parent
+cog_fetch.install()  # http(s) inputs: public addresses only, one message for every failure, no leftovers
 DEFAULT_POSE_MODEL = "ckpts/dw-ll_ucoco_384.onnx"
 DEFAULT_DET_MODEL = "ckpts/yolox_l.onnx"
 VIDEO_OUTPUTS = ("pose.mp4", "frames.zip", TRACKS)
@@ -159,6 +166,7 @@ class Predictor(BasePredictor):
         image, threshold, video, track, smooth, det_every, start, end, stride, max_frames = (
             _plain(v) for v in (image, threshold, video, track, smooth, det_every, start, end, stride,
                                 max_frames))
+        cog_fetch.claim(image, video)  # Cog deletes these after the prediction
         threshold = check_threshold(threshold)
         given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
                      max_frames=max_frames)  # fmt: skip
@@ -195,8 +203,10 @@ class Predictor(BasePredictor):
             work.mkdir()
             try:
                 predict_video(self.pipeline, clip, opts, stem="video")
-            except TruncatedVideo as exc:  # nothing is handed back: say only where the file breaks
-                raise ValueError(_without(str(exc).split("; ")[0], clip)) from None
+            except TruncatedVideo as exc:  # nothing is handed back: where the file breaks, frames read
+                where = _without(str(exc).split("; ")[0], clip)
+                kept = f"{exc.kept} frame(s) could be read before it, none returned"
+                raise ValueError(f"{where}; {kept}") from None
             except (ValueError, FileNotFoundError) as exc:  # the message without the server's temp path
                 raise ValueError(_without(str(exc), clip).replace("--start", "start")) from None
             files = [folder / name for name in VIDEO_OUTPUTS]

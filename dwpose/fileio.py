@@ -8,7 +8,8 @@ never half of one. The temporary file is created with mode ``0o666`` and the ker
 022 the result is ``-rw-r--r--`` (``tempfile.mkstemp`` would make it ``-rw-------``).
 
 Writers: :func:`atomic_path` (any writer that wants a file name), :func:`atomic_open`,
-:func:`atomic_write_bytes` / ``_text`` / ``_json``, :func:`atomic_write_image` and
+:func:`atomic_write_bytes` / ``_text`` / ``_json``, :func:`atomic_write_many` (a set of files, all or
+none), :func:`atomic_write_image` and
 :class:`AtomicVideoWriter` (OpenCV, imported when called). Reading: :func:`read_json`, whose errors are
 one line (``FileNotFoundError`` / ``ValueError``) for every caller.
 
@@ -22,8 +23,9 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
-from typing import IO, Any, Iterator, Tuple, Union
+from typing import IO, Any, Dict, Iterator, List, Tuple, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -34,17 +36,36 @@ VIDEO_EXTENSIONS: Tuple[str, ...] = (
 IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
+def special_file_kind(path: PathLike) -> str | None:
+    """``"a FIFO"``, ``"a character device"``, ``"a block device"`` or ``"a socket"`` when ``path`` (links
+    followed) is one of those, which block or never end when read; None for a file, a folder or nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return name
+    return None
+
+
 def require_file(path: PathLike, what: str = "file") -> Path:
     """``path`` as a Path if it is a regular file (or a link to one).
 
     Raises:
         IsADirectoryError: ``path`` is a folder ("``what`` PATH is a folder, not a file").
+        ValueError: it is a FIFO, a device or a socket ("``what`` PATH is a FIFO, not a file"), refused
+            before anything opens it (reading one blocks or never ends).
         FileNotFoundError: nothing is there ("``what`` PATH does not exist").
     """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{what} {path} is a folder, not a file")
     if not path.is_file():
+        special = special_file_kind(path)
+        if special is not None:
+            raise ValueError(f"{what} {path} is {special}, not a file")
         raise FileNotFoundError(f"{what} {path} does not exist")
     return path
 
@@ -152,6 +173,39 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
 def atomic_write_json(path: PathLike, obj: Any, **dumps_kwargs: Any) -> Path:
     """Dump ``obj`` as JSON (``json.dumps(obj, **dumps_kwargs)``, UTF-8) to ``path`` atomically."""
     return atomic_write_bytes(path, json.dumps(obj, **dumps_kwargs).encode("utf-8"))
+
+
+def atomic_write_many(files: Dict[PathLike, bytes]) -> List[Path]:
+    """Write several files as one set: all of them, or none (``{path: content}``, in that order).
+
+    Each content goes to a temporary file beside its destination (see :func:`atomic_path`); only when
+    every one is written and synced are they renamed into place. If anything fails or is interrupted
+    (Ctrl-C) before the last rename, the temporary files and the destinations already renamed are
+    removed, so the set is never left half written. Returns the destinations.
+    """
+    done: List[Path] = []
+    pending: List[Tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _create_temp(path.parent, path.name, ".tmp")
+            pending.append((tmp, path))
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in pending:
+            os.replace(tmp, path)
+            done.append(path)
+    except BaseException:
+        for tmp, path in pending:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path if path in done else tmp)
+        raise
+    for folder in {path.parent for path in done}:
+        _fsync_folder(folder)
+    return done
 
 
 def read_json(path: PathLike, what: str = "JSON file") -> Any:

@@ -18,9 +18,9 @@ import sys
 import threading
 from pathlib import Path
 
+from dwpose.inference.options import port_number, positive_int, unit_float
 from dwpose.inference.runtime import check_device, use_shared_thread_pool, warn_once
 from dwpose.inference.sources import silence_opencv_logging
-from dwpose.inference.video import _positive_int, _unit_float
 
 MAX_UPLOAD = "200mb"
 QUEUE_SIZE = 64
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="person detector: DET.onnx or CONFIG CHECKPOINT (as dwpose predict --det)",
     )
     parser.add_argument(
-        "--det-threshold", type=_unit_float, default=0.3, help="person box score threshold (default 0.3)"
+        "--det-threshold", type=unit_float, default=0.3, help="person box score threshold (default 0.3)"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu), as dwpose predict")
     parser.add_argument(
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to serve on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)",
     )
-    parser.add_argument("--port", type=_port, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=port_number, default=7860, help="port (default 7860)")
     parser.add_argument(
         "--share",
         action="store_true",
@@ -70,17 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-frames",
-        type=_positive_int,
+        type=positive_int,
         default=300,
         help="frames of an uploaded video that are processed, at most (default 300)",
     )
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {text}")
-    return value
 
 
 def check_port_free(host: str, port: int) -> None:

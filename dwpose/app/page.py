@@ -57,9 +57,9 @@ class PageHandlers:
             return self._empty("Choose a picture or a video first (or take a webcam snapshot).")
         path = Path(upload)
         settings = Settings(
-            float(threshold), canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames
+            threshold, canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames
         )
-        try:
+        try:  # analyse() checks the settings (an API client can send any value)
             pipeline = self.catalog.pipeline(model)
             result = analyse(
                 pipeline, path, self.work.new(), settings, lambda f, what: progress(f, desc=what)

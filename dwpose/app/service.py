@@ -24,7 +24,8 @@ import numpy as np
 
 from dwpose.errors import user_error_message
 from dwpose.fileio import VIDEO_EXTENSIONS
-from dwpose.inference.draw import DEFAULT_PARTS
+from dwpose.inference.draw import DEFAULT_PARTS, check_parts
+from dwpose.inference.options import parse_number
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_image, predict_video
 from dwpose.inference.sources import native_stderr_muted
@@ -42,6 +43,7 @@ PART_COLUMNS: Tuple[Tuple[str, slice], ...] = (
 IMAGE_HEADERS = ["ID", "box x1, y1, x2, y2", "box score", *(name for name, _ in PART_COLUMNS)]
 VIDEO_HEADERS = ["ID", "frames", "last box x1, y1, x2, y2", *(name for name, _ in PART_COLUMNS)]
 Progress = Callable[[float, str], None]  # (fraction done, what) -> None
+CANVASES = ("image", "black")
 
 
 @dataclass
@@ -89,6 +91,22 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def check_settings(settings: Settings) -> None:
+    """ValueError (shown on the page) for a choice the page's controls cannot make but a client of its
+    API can send: a threshold that is not a finite number in [0, 1], another canvas, an unknown part,
+    a frame limit that is not a whole number >= 1. The threshold becomes a float."""
+    try:
+        settings.threshold = parse_number(settings.threshold, 0.0, 1.0)
+    except ValueError as exc:
+        raise ValueError(f"threshold {exc}") from None
+    if settings.canvas not in CANVASES:
+        raise ValueError(f"canvas must be one of {', '.join(CANVASES)}, got {settings.canvas!r}")
+    check_parts(settings.parts)
+    frames = settings.max_frames
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+        raise ValueError(f"max_frames must be a whole number >= 1, got {settings.max_frames!r}")
+
+
 def analyse(
     pipeline: TopDownPipeline,
     upload: Path,
@@ -103,6 +121,7 @@ def analyse(
         without frames); :func:`user_message` turns it into the line the page shows.
     """
     upload = Path(upload)
+    check_settings(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     opts = PredictOptions(out_dir, settings.threshold, settings.canvas, max_frames=settings.max_frames)
     opts.parts = tuple(settings.parts)

@@ -15,11 +15,14 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import Optional, Union
 
 from dwpose.errors import EXIT_PARTIAL
-from dwpose.inference.boxes import BOXES_HELP, load_boxes
+from dwpose.inference.boxes import BOXES_HELP, BoxTable, load_boxes
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
+from dwpose.inference.options import parse_parts, positive_int, unit_float
+from dwpose.inference.out_dir import OutputFolder
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
 from dwpose.inference.predict_io import (
@@ -31,7 +34,7 @@ from dwpose.inference.predict_io import (
 )
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
 from dwpose.inference.sources import TruncatedVideo, classify_input, silence_opencv_logging
-from dwpose.inference.video import _positive_int, _unit_float, add_video_arguments, video_options
+from dwpose.inference.video import VideoOptions, add_video_arguments, video_options
 from dwpose.keypoints import NUM_KEYPOINTS
 
 
@@ -57,13 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--threshold",
-        type=_unit_float,
+        type=unit_float,
         default=0.3,
         help="keypoint score threshold for the .npz (-1 below it) and the drawing (default 0.3)",
     )
     parser.add_argument(
         "--det-threshold",
-        type=_unit_float,
+        type=unit_float,
         default=0.3,
         help="person box score threshold, for detectors and scored --boxes (default 0.3)",
     )
@@ -90,12 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
     parser.add_argument(
         "--batch-frames",
-        type=_positive_int,
+        type=positive_int,
         default=8,
         help="video frames whose crops share one pose-model call (default 8)",
     )
     parser.add_argument(
-        "--max-frames", type=_positive_int, default=None, help="stop a video / webcam after N frames"
+        "--max-frames", type=positive_int, default=None, help="stop a video / webcam after N frames"
     )
     add_video_arguments(parser)
     parser.add_argument(
@@ -109,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def parts_list(text: str) -> tuple:
     """``"body,feet"`` -> ``("body", "feet")`` (argparse type of ``--parts``)."""
     try:
-        return check_parts([p.strip() for p in text.split(",") if p.strip()])
+        return check_parts(parse_parts(text, PARTS))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -136,10 +139,24 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
     if args.boxes is not None and kind in ("video", "webcam"):
         raise ValueError("--boxes applies to images and folders; use --det for videos and webcams")
-    if args.out.exists() and not args.out.is_dir():
-        raise NotADirectoryError(f"--out {args.out} exists and is not a folder")
     video = video_options(args, kind)
     boxes = load_boxes(args.boxes) if args.boxes is not None else None
+    out = OutputFolder(args.out)  # made and checked before any model loads; removed if a failure leaves
+    with out:  # it empty
+        code = _predict(args, kind, source, video, boxes)
+        if code != 0:
+            out.failed()
+    return code
+
+
+def _predict(
+    args: argparse.Namespace,
+    kind: str,
+    source: Union[Path, int],
+    video: VideoOptions,
+    boxes: Optional[BoxTable],
+) -> int:
+    """The part of :func:`run` after the checks: load the models, predict, write into ``args.out``."""
     use_shared_thread_pool()
     with _trusting(args.trust_checkpoint):
         pose_model = load_pose_model(args.pose, args.device)
@@ -156,7 +173,6 @@ def run(args: argparse.Namespace) -> int:
     )
     opts.video = video
     opts.parts = args.parts
-    args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)
         print(f"{source.name}: {len(result)} person(s) -> {args.out}")

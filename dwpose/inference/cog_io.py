@@ -26,6 +26,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from cog import Path
 
+from dwpose.inference.options import MAX_COUNT
+
 HOW_TO_SEND = "send the photo as a data: URL (data:image/jpeg;base64,...) or an http(s) URL"
 REFUSED_IMAGE = (
     "image must be a data: URL (data:image/jpeg;base64,...) or an http(s) URL; "
@@ -65,11 +67,14 @@ def check_flag(name: str, value: Any) -> bool:
 
 
 def check_count(name: str, value: Any, least: int) -> int:
-    """``value`` if it is a JSON integer (``5``, ``5.0``) at least ``least``; ValueError otherwise."""
+    """``value`` if it is a JSON integer (``5``, ``5.0``) from ``least`` to :data:`MAX_COUNT`;
+    ValueError otherwise."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = ok and math.isfinite(value) and float(value).is_integer() and value >= least
     if not ok:
         raise ValueError(f"{name} must be a whole number >= {least}, got {_shown(value)}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be a whole number up to {MAX_COUNT}, got {_shown(value)}")
     return int(value)
 
 
@@ -236,7 +241,10 @@ class OutputFolders:
                 self._remove(folder)
 
     def _reap_forever(self) -> None:
+        from dwpose.inference.cog_fetch import sweep_unclaimed
+
         while True:
+            sweep_unclaimed()
             if self._inotify is not None:
                 self._reap(self._inotify.read(timeout=1.0))
             else:

@@ -46,15 +46,19 @@ def normalize_crops(crops: np.ndarray, mean: Sequence[float], std: Sequence[floa
 
 
 def clean_boxes(boxes: Optional[np.ndarray]) -> np.ndarray:
-    """``(M, 4)`` or ``(M, 5)`` boxes -> ``(M', 5)`` float32 (score 1 added if absent), tiny boxes dropped."""
+    """``(M, 4)`` or ``(M, 5)`` boxes -> ``(M', 5)`` float32 (score 1 added if absent); tiny boxes and
+    boxes with a non-finite value dropped."""
     boxes = np.zeros((0, 5), np.float32) if boxes is None else np.asarray(boxes, dtype=np.float32)
     boxes = boxes.reshape(-1, boxes.shape[-1]) if boxes.size else np.zeros((0, 5), np.float32)
     if boxes.shape[1] == 4:
         boxes = np.concatenate([boxes, np.ones((len(boxes), 1), np.float32)], axis=1)
     if boxes.shape[1] != 5:
         raise ValueError(f"boxes must be (M, 4) or (M, 5) x1, y1, x2, y2[, score]; got shape {boxes.shape}")
-    big = (boxes[:, 2] - boxes[:, 0] >= MIN_BOX_SIDE) & (boxes[:, 3] - boxes[:, 1] >= MIN_BOX_SIDE)
-    return boxes[big]
+    finite = np.isfinite(boxes).all(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        big = (boxes[:, 2] - boxes[:, 0] >= MIN_BOX_SIDE) & (boxes[:, 3] - boxes[:, 1] >= MIN_BOX_SIDE)
+        big &= np.isfinite(boxes[:, 2] - boxes[:, 0]) & np.isfinite(boxes[:, 3] - boxes[:, 1])
+    return boxes[finite & big]
 
 
 class TopDownPipeline:

@@ -8,6 +8,8 @@ A folder adds ``results_coco_wholebody.json`` (``results_keypoints.json`` for K 
 results form with K*3 numbers) and ``image_ids.json``; a video (or webcam) gets
 ``<stem>_pose.mp4`` and per-frame ``<stem>/<frame>.npz|json`` (``<frame>`` is the video's own frame
 index, six digits), plus ``tracks.json`` in ``<stem>/`` with ``--track`` (see docs/video.md).
+Each item's files (npz + json + png, a frame's npz + json) are written as one set: all of them or, after
+an error or Ctrl-C while the item is made, none (:func:`~dwpose.fileio.atomic_write_many`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from dwpose.fileio import AtomicVideoWriter, atomic_write_bytes, atomic_write_json
-from dwpose.inference.boxes import BoxTable
+from dwpose.fileio import AtomicVideoWriter, atomic_write_json, atomic_write_many
+from dwpose.inference.boxes import BoxTable, fit_boxes
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
@@ -30,16 +32,17 @@ from dwpose.inference.sources import (
     TruncatedVideo,
     VideoFrames,
     chunked,
+    frame_count_is_exact,
     list_images,
     open_video,
     read_image,
 )
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
 from dwpose.inference.writers import (
+    cog_npz_bytes,
+    encode_image,
     keypoint_arrays_npz_bytes,
-    write_cog_npz,
-    write_image,
-    write_openpose_json,
+    openpose_json_bytes,
 )
 from dwpose.keypoints import NUM_KEYPOINTS
 
@@ -75,18 +78,21 @@ def write_results(
 ) -> None:
     """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
     track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``.
-    Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON."""
+    Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON.
+    The set is rendered in memory and written all or nothing (:func:`~dwpose.fileio.atomic_write_many`):
+    an error or Ctrl-C while it is made leaves none of its files."""
+    files: Dict[Path, bytes] = {}
     if not is_wholebody(result.keypoints):
         npz = keypoint_arrays_npz_bytes(result.keypoints, result.scores, result.image_size, ids)
-        atomic_write_bytes(out_dir / f"{stem}.npz", npz)
+        files[out_dir / f"{stem}.npz"] = npz
     else:
-        write_cog_npz(
-            out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold, ids
-        )
-        write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
+        npz = cog_npz_bytes(result.keypoints, result.scores, result.image_size, opts.threshold, ids)
+        files[out_dir / f"{stem}.npz"] = npz
+        files[out_dir / f"{stem}.json"] = openpose_json_bytes(result.keypoints, result.scores, ids)
     if picture:
         drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
-        write_image(out_dir / f"{stem}.png", drawn)
+        files[out_dir / f"{stem}.png"] = encode_image(drawn, ".png")
+    atomic_write_many(files)
 
 
 def is_wholebody(keypoints: np.ndarray) -> bool:
@@ -100,17 +106,28 @@ def results_file_name(num_keypoints: int) -> str:
     return COCO_RESULTS if num_keypoints == NUM_KEYPOINTS else KEYPOINT_RESULTS
 
 
-def _boxes_for(opts: PredictOptions, path: Path, has_detector: bool) -> Optional[np.ndarray]:
+def _boxes_for(
+    opts: PredictOptions, path: Path, has_detector: bool, image: np.ndarray
+) -> Optional[np.ndarray]:
+    """The ``--boxes`` of this image above ``--det-threshold``, fitted to it (:func:`fit_boxes`; a note
+    on stderr names boxes skipped for lying outside it); None: run the detector."""
     boxes = opts.boxes.lookup(path) if opts.boxes is not None else None
     if boxes is None:  # the detector runs, or (no detector) the boxes file names nobody here
         return None if has_detector or opts.boxes is None else np.zeros((0, 5), np.float32)
-    return boxes[boxes[:, 4] > opts.det_threshold]
+    fitted, dropped = fit_boxes(boxes[boxes[:, 4] > opts.det_threshold], image.shape[1], image.shape[0])
+    if dropped:
+        tqdm.write(
+            f"dwpose: note: {path.name}: {dropped} box(es) of --boxes skipped: they do not overlap the "
+            f"{image.shape[1]}x{image.shape[0]} picture by a pixel",
+            file=sys.stderr,
+        )
+    return fitted
 
 
 def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
     """Poses of one image file, written to ``opts.out_dir``; errors propagate (exit code 2)."""
     image = read_image(path)
-    result = pipeline(image, _boxes_for(opts, path, pipeline.detector is not None))
+    result = pipeline(image, _boxes_for(opts, path, pipeline.detector is not None, image))
     write_results(opts.out_dir, path.stem, image, result, opts)
     return result
 
@@ -215,7 +232,8 @@ def predict_video(
     estimator = VideoPoseEstimator(pipeline, video, fps)
     frames_dir = opts.out_dir / stem
     writer, done = None, 0
-    reader = VideoFrames(cap, fps, video.start, video.end, video.stride, opts.max_frames)
+    exact = not isinstance(source, int) and frame_count_is_exact(source)
+    reader = VideoFrames(cap, fps, video.start, video.end, video.stride, opts.max_frames, exact)
     try:
         with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
             for chunk in chunked(iter(reader), opts.batch_frames):
@@ -243,7 +261,8 @@ def predict_video(
         kept = f"the {done} frame(s) before it are written to {opts.out_dir}" if done else "nothing written"
         raise TruncatedVideo(
             f"video {source} is truncated or corrupt: no frame could be read from frame "
-            f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}"
+            f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}",
+            kept=done,
         )
     return done
 

@@ -30,10 +30,10 @@ def cpu_count() -> int:
 
 
 def check_device(device: str) -> str:
-    """Validate ``cpu`` / ``cuda`` / ``cuda:N``; returns it unchanged."""
-    if device.split(":")[0] not in DEVICES:
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
-    return device
+    """Validate ``cpu`` / ``cuda`` / ``cuda:N`` (N a whole number); returns it unchanged."""
+    from dwpose.inference.options import check_device as check
+
+    return check(device)
 
 
 def use_shared_thread_pool(threads: Optional[int] = None) -> bool:

@@ -18,7 +18,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file
+from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file, special_file_kind
 
 MAX_PIXELS = 100_000_000
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -114,11 +114,17 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
     """``("webcam", index)``, ``("folder", path)``, ``("video", path)`` or ``("image", path)``.
 
     Raises:
-        FileNotFoundError: the path does not exist. ValueError: an unknown file type.
+        FileNotFoundError: the path does not exist. ValueError: an unknown file type, or a FIFO, device
+        or socket (refused by what it is, whatever its name, before anything reads it).
     """
     if source.strip().isdigit():
         return "webcam", int(source)
     path = Path(source)
+    special = special_file_kind(path)
+    if special is not None:
+        raise ValueError(
+            f"input {path} is {special}, not a file: give an image, a video, a folder or a webcam index"
+        )
     if path.is_dir():
         return "folder", path
     if not path.exists():
@@ -158,7 +164,12 @@ def native_stderr_muted() -> Iterator[None]:
 
 
 class TruncatedVideo(ValueError):
-    """A video stopped yielding frames before the frame count its header declares (truncated or corrupt)."""
+    """A video stopped yielding frames before the frame count its header declares (truncated or corrupt);
+    ``kept``: the frames processed (and written) before the damage."""
+
+    def __init__(self, message: str, kept: int = 0) -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path]) -> str:
@@ -214,10 +225,25 @@ def video_rotation(cap: cv2.VideoCapture) -> int:
     return int(round(value)) % 360 if np.isfinite(value) else 0
 
 
-def truncation_slack(declared: int) -> int:
-    """Frames a file may end before its declared count without being called truncated: the count is
-    estimated from the duration in some containers (Matroska, WebM), so 2 frames or 1%, whichever is more."""
-    return max(2, declared // 100)
+def truncation_slack(declared: int, exact: bool = False) -> int:
+    """Frames a file may end before its declared count without being called truncated: none where the
+    container states the count (``exact``: MP4 / MOV, AVI, see :func:`frame_count_is_exact`); else the
+    count is estimated from the duration (Matroska, WebM, MPEG), so 2 frames or 1%, whichever is more."""
+    return 0 if exact else max(2, declared // 100)
+
+
+def frame_count_is_exact(path: Union[str, Path]) -> bool:
+    """Whether the file's container states its frame count (MP4 / MOV / 3GP: the sample table; AVI: the
+    header and index), told from its first bytes, whatever the name: then OpenCV's
+    ``CAP_PROP_FRAME_COUNT`` is the number of frames in the file, and any frame fewer is a truncation."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return True
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
 
 
 class VideoFrames:
@@ -233,8 +259,9 @@ class VideoFrames:
     ``index / fps``.
 
     After the iteration, ``stopped_at`` is the index of the first frame that could not be read when
-    that was before the frame count the header declares (less :func:`truncation_slack`) and before
-    ``end``: the file is truncated or corrupt there. It stays None when the video simply ended.
+    that was before the frame count the header declares (less :func:`truncation_slack`: none when
+    ``exact_count``, the container states the count) and before ``end``: the file is truncated or
+    corrupt there. It stays None when the video simply ended.
     """
 
     def __init__(
@@ -245,6 +272,7 @@ class VideoFrames:
         end: Optional[int] = None,
         stride: int = 1,
         max_frames: Optional[int] = None,
+        exact_count: bool = False,
     ) -> None:
         if start < 0 or stride < 1 or (end is not None and end < 0):
             raise ValueError(
@@ -254,6 +282,7 @@ class VideoFrames:
         self.start, self.end, self.stride, self.max_frames = start, end, stride, max_frames
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.declared: Optional[int] = declared if declared > 0 else None
+        self.exact_count = exact_count
         self.stopped_at: Optional[int] = None
         self._last: Optional[Tuple[int, float]] = None  # index and time of the last frame read
 
@@ -269,7 +298,8 @@ class VideoFrames:
         return t
 
     def _failed(self, index: int) -> None:
-        limit = self.declared - truncation_slack(self.declared) if self.declared else None
+        slack = truncation_slack(self.declared, self.exact_count) if self.declared else 0
+        limit = self.declared - slack if self.declared else None
         if limit is not None and index < limit and (self.end is None or index < self.end):
             self.stopped_at = index
 

@@ -27,6 +27,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dwpose.inference.options import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_float,
+)
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF, TrackSmoother
 from dwpose.inference.tracking import (
@@ -224,34 +231,6 @@ def _drop_duplicates(result: PoseResult, threshold: float = 0.3) -> PoseResult:
     return _take(result, np.flatnonzero(keep))
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
 def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     """The video options of ``dwpose predict`` (docs/video.md)."""
     g = parser.add_argument_group("video and webcam")
@@ -263,28 +242,28 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--track-patience",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=TrackerConfig.patience,
         metavar="N",
         help="frames a person may be unseen and keep the ID (default %(default)s)",
     )
     g.add_argument(
         "--track-oks",
-        type=_unit_float,
+        type=unit_float,
         default=TrackerConfig.oks_threshold,
         metavar="T",
         help="least whole-body OKS to continue a track (default %(default)s)",
     )
     g.add_argument(
         "--track-iou",
-        type=_unit_float,
+        type=unit_float,
         default=TrackerConfig.iou_threshold,
         metavar="T",
         help="least box IoU to continue a track when few keypoints are visible (default %(default)s)",
     )
     g.add_argument(
         "--det-every",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"run the detector on every N-th frame, boxes from the previous poses between (default "
@@ -293,22 +272,22 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--smooth", action="store_true", help="One-Euro filter per person and keypoint")
     g.add_argument(
         "--smooth-min-cutoff",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_MIN_CUTOFF,
         metavar="HZ",
         help="cutoff of a still keypoint: lower is smoother (default %(default)s)",
     )
     g.add_argument(
         "--smooth-beta",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_BETA,
         metavar="B",
         help="cutoff rise per person-size/s of speed: higher lags less (default %(default)s)",
     )
-    g.add_argument("--start", type=_non_negative_int, default=0, metavar="F", help="first frame (default 0)")
-    g.add_argument("--end", type=_positive_int, default=None, metavar="F", help="stop before frame F")
+    g.add_argument("--start", type=non_negative_int, default=0, metavar="F", help="first frame (default 0)")
+    g.add_argument("--end", type=positive_int, default=None, metavar="F", help="stop before frame F")
     g.add_argument(
-        "--stride", type=_positive_int, default=1, metavar="K", help="every K-th frame (default 1)"
+        "--stride", type=positive_int, default=1, metavar="K", help="every K-th frame (default 1)"
     )
 
 
@@ -324,8 +303,6 @@ def video_options(args: argparse.Namespace, kind: str) -> VideoOptions:
         raise ValueError(f"{', '.join(given)}: for videos and webcams only, and {args.input} is {what}")
     if args.end is not None and args.end <= args.start:
         raise ValueError(f"--end {args.end} must be after --start {args.start}")
-    if args.smooth_beta < 0:
-        raise ValueError(f"--smooth-beta must be >= 0, got {args.smooth_beta}")
     tracker = TrackerConfig(
         oks_threshold=args.track_oks,
         iou_threshold=args.track_iou,

@@ -2,12 +2,14 @@
 
 Every writer renders into memory first and writes the finished file with
 :func:`dwpose.fileio.atomic_write_bytes` (temporary file + rename, mode from the umask), so a crash or
-Ctrl-C never leaves a half-written result behind.
+Ctrl-C never leaves a half-written result behind. The ``*_bytes`` renderers let a caller write several
+files as one set (:func:`dwpose.fileio.atomic_write_many`).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
@@ -103,11 +105,28 @@ def openpose_json(keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Seque
     return {"version": OPENPOSE_JSON_VERSION, "people": people}
 
 
+def openpose_json_bytes(
+    keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None
+) -> bytes:
+    """:func:`openpose_json` as the UTF-8 bytes :func:`write_openpose_json` writes."""
+    return json.dumps(openpose_json(keypoints, scores, ids)).encode("utf-8")
+
+
 def write_openpose_json(
     path: PathLike, keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None
 ) -> Path:
     """Write :func:`openpose_json` to ``path`` atomically."""
     return atomic_write_json(path, openpose_json(keypoints, scores, ids))
+
+
+def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
+    """A BGR uint8 ``(H, W, 3)`` image encoded as ``suffix`` says (OpenCV); ValueError if it cannot be."""
+    import cv2
+
+    ok, encoded = cv2.imencode(suffix, image)
+    if not ok:
+        raise ValueError(f"cannot encode an image as {suffix!r}")
+    return encoded.tobytes()
 
 
 def write_image(path: PathLike, image: np.ndarray) -> Path:

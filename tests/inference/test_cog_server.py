@@ -7,6 +7,7 @@ the predictor make can be counted, and with ``COG_MAX_CONCURRENCY=64`` as docume
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import io
@@ -24,13 +25,15 @@ import urllib.request
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.inference.fakes import assert_cog_people
+
+ALLOW_PRIVATE_ENV = "DWPOSE_COG_ALLOW_PRIVATE_URLS"  # dwpose.inference.cog_fetch.ALLOW_PRIVATE_ENV
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -134,20 +137,27 @@ def _tree(folder: Path) -> List[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-@pytest.fixture(scope="module")
-def cog_server(tmp_path_factory, tiny_model, weights_dir):
-    pytest.importorskip("cog")
-    root = tmp_path_factory.mktemp("cog_server")
+def _path_without(folder: str) -> str:
+    """``PATH`` without ``folder`` (this interpreter's ``bin``): the README command must not need it."""
+    kept = [p for p in os.environ.get("PATH", os.defpath).split(os.pathsep) if p and Path(p) != Path(folder)]
+    return os.pathsep.join(kept)
+
+
+@contextlib.contextmanager
+def _served(root: Path, pose_model: Path, detector: Path, **env: str) -> Iterator[SimpleNamespace]:
+    """The README's command (``python -m dwpose.inference.cog_server --host 127.0.0.1``) with its own
+    TMPDIR, this interpreter's folder off PATH; stopped (its process group) on the way out."""
     port, log, tmpdir = _free_port(), root / "server.log", root / "tmp"
-    tmpdir.mkdir()
-    env = dict(os.environ, COG_PREDICT_TYPE_STUB="predict.py:Predictor", PORT=str(port),
-               COG_MAX_CONCURRENCY=str(SLOTS), TMPDIR=str(tmpdir),
-               DWPOSE_POSE_MODEL=str(tiny_model.onnx),
-               DWPOSE_DET_MODEL=str(weights_dir / "rtmdet-nano_person_end2end.onnx"),
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))  # fmt: skip
+    tmpdir.mkdir(parents=True)
+    inherited = {k: v for k, v in os.environ.items() if k != ALLOW_PRIVATE_ENV}  # the policy is the caller's
+    env = dict(inherited, COG_PREDICT_TYPE_STUB="predict.py:Predictor", PORT=str(port),
+               COG_MAX_CONCURRENCY=str(SLOTS), TMPDIR=str(tmpdir), DWPOSE_POSE_MODEL=str(pose_model),
+               DWPOSE_DET_MODEL=str(detector), PATH=_path_without(os.path.dirname(sys.executable)),
+               **env)  # fmt: skip
+    command = [sys.executable, "-m", "dwpose.inference.cog_server", "--host", HOST]
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cog.server.http", "--host", HOST], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
     base = f"http://{HOST}:{port}"
     try:
         _wait_ready(base, proc, log)
@@ -160,6 +170,16 @@ def cog_server(tmp_path_factory, tiny_model, weights_dir):
                     proc.wait(timeout=wait)
                 except subprocess.TimeoutExpired:
                     continue
+
+
+@pytest.fixture(scope="module")
+def cog_server(tmp_path_factory, tiny_model, weights_dir):
+    """The server, allowed to fetch URLs on this machine (the tests' HTTP servers are on 127.0.0.1)."""
+    pytest.importorskip("cog")
+    root = tmp_path_factory.mktemp("cog_server")
+    with _served(root, tiny_model.onnx, weights_dir / "rtmdet-nano_person_end2end.onnx",
+                 **{ALLOW_PRIVATE_ENV: "1"}) as server:  # fmt: skip
+        yield server
 
 
 @pytest.fixture(scope="module")
