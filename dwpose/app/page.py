@@ -57,7 +57,8 @@ class PageHandlers:
             return self._empty("Choose a picture or a video first (or take a webcam snapshot).")
         path = Path(upload)
         settings = Settings(
-            float(threshold), canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames
+            float(threshold), canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames,
+            self.defaults.style,
         )
         try:
             pipeline = self.catalog.pipeline(model)

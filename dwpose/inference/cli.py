@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dwpose.errors import EXIT_PARTIAL
 from dwpose.inference.boxes import BOXES_HELP, load_boxes
+from dwpose.inference.canvas_options import add_canvas_arguments, canvas_style, parts_with_feet
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.pipeline import TopDownPipeline
@@ -87,6 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"what the pictures draw, comma-separated from {','.join(PARTS)} (default "
         f"{','.join(DEFAULT_PARTS)}, as ControlNet's DWPose annotator)",
     )
+    add_canvas_arguments(parser)
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
     parser.add_argument(
         "--batch-frames",
@@ -155,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
     )
     opts.video = video
-    opts.parts = args.parts
+    opts.parts = parts_with_feet(args.parts, args.draw_feet)
+    opts.style = canvas_style(args)
     args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)

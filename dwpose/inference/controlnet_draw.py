@@ -81,13 +81,13 @@ class ControlNetStyle:
             the annotator's ``resize_image``); 0 = the picture's own size.
         stick_scale: body (and feet) stick half-width factor, a whole number >= 1, or ``"auto"``.
         hand_colors: ``"annotator"`` (both hands alike) or ``"left-right"``.
-        feet: draw the feet (BODY_25 colours).
+
+    The feet are drawn when ``feet`` is among the parts drawn.
     """
 
     detect_resolution: int = 512
     stick_scale: Union[int, str] = 1
     hand_colors: str = "annotator"
-    feet: bool = False
 
     def __post_init__(self) -> None:
         check_detect_resolution(self.detect_resolution)
@@ -267,7 +267,7 @@ def draw_controlnet_map(
         size: ``(width, height)`` of the picture ``keypoints`` are in (pixels).
         keypoints: ``(N, 133, 2)`` COCO-WholeBody; ``scores``: ``(N, 133)``.
         threshold: the annotator's 0.3 by default (body: above it; hands, face: not below it).
-        parts: any of ``body``, ``feet``, ``face``, ``hands`` (feet also with ``style.feet``).
+        parts: any of ``body``, ``feet``, ``face``, ``hands`` (the annotator: all but the feet).
     """
     width, height = size
     threshold = float(threshold)  # a plain float compares in the scores' float32, as the annotator's 0.3
@@ -276,7 +276,7 @@ def draw_controlnet_map(
                     size, (map_w, map_h), threshold)  # fmt: skip
     scale = sdxl_stick_scale(map_w, map_h) if style.stick_scale == "auto" else int(style.stick_scale)
     canvas = np.zeros((map_h, map_w, 3), np.uint8)
-    canvas = _draw_skeleton(canvas, prep, "body" in parts, "feet" in parts or style.feet,
+    canvas = _draw_skeleton(canvas, prep, "body" in parts, "feet" in parts,
                             STICK_HALF_WIDTH * scale)  # fmt: skip
     if "hands" in parts:
         _draw_hands(canvas, prep.hands, style.hand_colors)

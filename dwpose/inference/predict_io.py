@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from dwpose.fileio import AtomicVideoWriter, atomic_write_bytes, atomic_write_json
 from dwpose.inference.boxes import BoxTable
+from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
@@ -62,6 +63,7 @@ class PredictOptions:
     max_frames: Optional[int] = None
     video: VideoOptions = field(default_factory=VideoOptions)
     parts: Tuple[str, ...] = DEFAULT_PARTS  # what the pictures draw (draw.PARTS)
+    style: ControlNetStyle = field(default_factory=ControlNetStyle)  # the black canvas's style
 
 
 def write_results(
@@ -85,8 +87,14 @@ def write_results(
         )
         write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
     if picture:
-        drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
-        write_image(out_dir / f"{stem}.png", drawn)
+        write_image(out_dir / f"{stem}.png", picture_of(image, result, opts))
+
+
+def picture_of(image: np.ndarray, result: PoseResult, opts: PredictOptions) -> np.ndarray:
+    """The drawing of ``result`` over ``image`` (or on black) as ``opts`` ask."""
+    return draw_poses(
+        image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts, opts.style
+    )
 
 
 def is_wholebody(keypoints: np.ndarray) -> bool:
@@ -178,7 +186,7 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
 
 def _overlay(frame: np.ndarray, poses: FramePoses, opts: PredictOptions) -> np.ndarray:
     result = poses.result
-    drawn = draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
+    drawn = picture_of(frame, result, opts)
     if poses.ids is not None:
         draw_track_ids(drawn, result.keypoints, result.scores, poses.ids, opts.threshold)
     return drawn

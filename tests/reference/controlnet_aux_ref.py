@@ -17,6 +17,7 @@ resize - is the installed annotator's own code.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import types
 from pathlib import Path
@@ -132,3 +133,24 @@ def run_annotator(
     detector.pose_estimation = body
     return detector(photo_rgb, detect_resolution=detect_resolution, image_resolution=detect_resolution,
                     output_type="np")  # fmt: skip
+
+
+def ground_truth_people(coco_mini: Path, seed: int = 0) -> dict:
+    """``file name -> (BGR photo, keypoints (N, 133, 2) float32, scores (N, 133) float32)`` of the
+    COCO-WholeBody mini ground truth; scores drawn per point from the visibility flags (visible: uniform
+    in [0.15, 1), so some fall below 0.3; 3% exactly 0.3; not annotated: 0.05)."""
+    import cv2
+
+    from dwpose.keypoints import keypoints_from_annotation
+
+    doc = json.loads((coco_mini / "coco_wholebody_mini.json").read_text())
+    rng = np.random.default_rng(seed)
+    out = {}
+    for image in doc["images"]:
+        anns = [a for a in doc["annotations"] if a["image_id"] == image["id"]]
+        kps = np.stack([keypoints_from_annotation(a) for a in anns]) if anns else np.zeros((0, 133, 3))
+        scores = np.where(kps[..., 2] > 0, rng.uniform(0.15, 1.0, kps.shape[:2]), 0.05)
+        scores[rng.random(scores.shape) < 0.03] = 0.3  # exactly on the threshold
+        photo = cv2.imread(str(coco_mini / "images" / image["file_name"]))
+        out[image["file_name"]] = (photo, kps[..., :2].astype(np.float32), scores.astype(np.float32))
+    return out

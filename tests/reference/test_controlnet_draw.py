@@ -8,53 +8,14 @@ with its networks replaced by these keypoints (tests/reference/controlnet_aux_re
 
 from __future__ import annotations
 
-import json
-
 import cv2
 import numpy as np
 import pytest
 
 from dwpose.inference.controlnet_draw import ControlNetStyle, detect_size, draw_controlnet_map
 from dwpose.inference.draw import draw_poses
-from dwpose.keypoints import FACE, LEFT_HAND, keypoints_from_annotation
-from tests.conftest import in_ci
+from dwpose.keypoints import FACE, LEFT_HAND
 from tests.reference import controlnet_aux_ref as ref
-
-
-@pytest.fixture(scope="module")
-def annotator():
-    root = ref.installed_root()
-    problem = None
-    if root is None:
-        problem = "controlnet_aux is not installed (tools/install_env.sh installs it for the tests)"
-    elif ref.installed_version() != ref.VERSION:
-        problem = f"controlnet_aux {ref.installed_version()} is installed, the reference is {ref.VERSION}"
-    if problem:
-        if in_ci():
-            pytest.fail(problem, pytrace=False)
-        pytest.skip(problem)
-    pytest.importorskip("mmpose")  # wholebody.py imports mmcv / mmpose / mmdet
-    return ref.load_annotator(root)
-
-
-def gt_people(coco_mini, seed: int = 0) -> dict:
-    """``file name -> (BGR photo, keypoints (N, 133, 2) float32, scores (N, 133) float32)``."""
-    doc = json.loads((coco_mini / "coco_wholebody_mini.json").read_text())
-    rng = np.random.default_rng(seed)
-    out = {}
-    for image in doc["images"]:
-        anns = [a for a in doc["annotations"] if a["image_id"] == image["id"]]
-        kps = np.stack([keypoints_from_annotation(a) for a in anns]) if anns else np.zeros((0, 133, 3))
-        scores = np.where(kps[..., 2] > 0, rng.uniform(0.15, 1.0, kps.shape[:2]), 0.05)
-        scores[rng.random(scores.shape) < 0.03] = 0.3  # exactly on the threshold
-        photo = cv2.imread(str(coco_mini / "images" / image["file_name"]))
-        out[image["file_name"]] = (photo, kps[..., :2].astype(np.float32), scores.astype(np.float32))
-    return out
-
-
-@pytest.fixture(scope="module")
-def people(coco_mini) -> dict:
-    return gt_people(coco_mini)
 
 
 def assert_same_as_annotator(annotator, monkeypatch, photo, kps, scores, resolution):
