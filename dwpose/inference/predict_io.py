@@ -76,16 +76,16 @@ def write_results(
     ids: Optional[np.ndarray] = None,
 ) -> None:
     """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
-    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``.
+    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``; a part
+    not in ``opts.parts`` is -1 in the npz and an empty list in the JSON, as it is absent from the drawing.
     Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON."""
     if not is_wholebody(result.keypoints):
         npz = keypoint_arrays_npz_bytes(result.keypoints, result.scores, result.image_size, ids)
         atomic_write_bytes(out_dir / f"{stem}.npz", npz)
     else:
-        write_cog_npz(
-            out_dir / f"{stem}.npz", result.keypoints, result.scores, result.image_size, opts.threshold, ids
-        )
-        write_openpose_json(out_dir / f"{stem}.json", result.keypoints, result.scores, ids)
+        kps, scores, size = result.keypoints, result.scores, result.image_size
+        write_cog_npz(out_dir / f"{stem}.npz", kps, scores, size, opts.threshold, ids, opts.parts)
+        write_openpose_json(out_dir / f"{stem}.json", kps, scores, ids, opts.parts)
     if picture:
         write_image(out_dir / f"{stem}.png", picture_of(image, result, opts))
 
