@@ -61,7 +61,7 @@ def add_canvas_arguments(parser: argparse.ArgumentParser, draw_feet: bool = True
         choices=HAND_COLOR_STYLES,
         default="annotator",
         help="annotator: both hands alike (default); left-right: the right hand's points in the right "
-        "wrist's yellow",
+        "wrist's lime green",
     )
     if not draw_feet:
         return

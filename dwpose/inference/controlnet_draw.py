@@ -20,7 +20,7 @@ the map to the picture's size with the annotator's own final ``cv2.resize`` (bil
 Styles beyond the annotator (all off by default): feet (OpenPose BODY_25 foot colours, drawn like body
 limbs), thicker body sticks (``stick_scale``: a factor, or ``"auto"`` for the SDXL rule
 ``1 if max_side < 500 else min(2 + max_side // 1000, 7)`` on the map's longer side), and distinct hand
-colours (the right hand's points in the right wrist's yellow).
+colours (the right hand's points in the right wrist's lime green, (170, 255, 0)).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ BODY_COLORS: Tuple[Tuple[int, int, int], ...] = (
 HAND_EDGES: Tuple[Tuple[int, int], ...] = tuple(
     (0 if j == 0 else 4 * f + j, 4 * f + j + 1) for f in range(5) for j in range(4)
 )
-RIGHT_HAND_POINT_COLOR = BODY_COLORS[4]  # the right wrist's yellow ("left-right" hand colours)
+RIGHT_HAND_POINT_COLOR = BODY_COLORS[4]  # the right wrist's lime green ("left-right" hand colours)
 # Feet in OpenPose BODY_25 order and colours: (ankle, point) limbs in COCO-WholeBody indices; a limb
 # takes its second point's colour: left foot (big toe 17, small toe 18, heel 19) blue, right cyan.
 FOOT_LIMBS: Tuple[Tuple[int, int], ...] = ((15, 17), (17, 18), (15, 19), (16, 20), (20, 21), (16, 22))
