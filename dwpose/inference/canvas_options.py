@@ -13,6 +13,7 @@ from dwpose.inference.controlnet_draw import (
     check_stick_scale,
 )
 from dwpose.inference.draw import check_parts
+from dwpose.inference.wholebody_rules import RuleOptions
 
 
 def _detect_resolution(text: str) -> int:
@@ -70,6 +71,28 @@ def add_canvas_arguments(parser: argparse.ArgumentParser, draw_feet: bool = True
         action="store_true",
         help="also draw the feet (on black in OpenPose BODY_25 foot colours); the same as feet in --parts",
     )
+
+
+def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The whole-body rules' options (both off by default)."""
+    group = parser.add_argument_group("whole-body rules", "docs/controlnet_drawing.md has their hit rates")
+    group.add_argument(
+        "--hide-faces-from-behind",
+        action="store_true",
+        help="a person whose nose and eyes are not seen while an ear or both shoulders are is seen from "
+        "behind: its face is not drawn and is written with score 0",
+    )
+    group.add_argument(
+        "--fix-hands",
+        action="store_true",
+        help="swap a person's hands when each lies at the other side's body wrist; of two hands at one "
+        "body wrist keep the one of that side (the other gets score 0)",
+    )
+
+
+def rule_options(args: argparse.Namespace) -> RuleOptions:
+    """The :class:`RuleOptions` the parsed options ask for."""
+    return RuleOptions(faces_from_behind=args.hide_faces_from_behind, fix_hands=args.fix_hands)
 
 
 def canvas_style(args: argparse.Namespace) -> ControlNetStyle:

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from dwpose.errors import EXIT_PARTIAL
 from dwpose.inference.boxes import BOXES_HELP, load_boxes
-from dwpose.inference.canvas_options import add_canvas_arguments, canvas_style, parts_with_feet
+from dwpose.inference.canvas_options import (
+    add_canvas_arguments,
+    add_rule_arguments,
+    canvas_style,
+    parts_with_feet,
+    rule_options,
+)
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.pipeline import TopDownPipeline
@@ -89,6 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{','.join(DEFAULT_PARTS)}, as ControlNet's DWPose annotator)",
     )
     add_canvas_arguments(parser)
+    add_rule_arguments(parser)
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
     parser.add_argument(
         "--batch-frames",
@@ -159,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     opts.video = video
     opts.parts = parts_with_feet(args.parts, args.draw_feet)
     opts.style = canvas_style(args)
+    opts.rules = rule_options(args)
     args.out.mkdir(parents=True, exist_ok=True)
     if kind == "image":
         result = predict_image(pipeline, source, opts)

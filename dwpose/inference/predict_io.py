@@ -12,6 +12,7 @@ index, six digits), plus ``tracks.json`` in ``<stem>/`` with ``--track`` (see do
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from dwpose.inference.sources import (
     read_image,
 )
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
+from dwpose.inference.wholebody_rules import RuleOptions, apply_rules
 from dwpose.inference.writers import (
     keypoint_arrays_npz_bytes,
     write_cog_npz,
@@ -64,6 +66,7 @@ class PredictOptions:
     video: VideoOptions = field(default_factory=VideoOptions)
     parts: Tuple[str, ...] = DEFAULT_PARTS  # what the pictures draw (draw.PARTS)
     style: ControlNetStyle = field(default_factory=ControlNetStyle)  # the black canvas's style
+    rules: RuleOptions = field(default_factory=RuleOptions)  # whole-body rules (faces from behind, hands)
 
 
 def write_results(
@@ -115,10 +118,18 @@ def _boxes_for(opts: PredictOptions, path: Path, has_detector: bool) -> Optional
     return boxes[boxes[:, 4] > opts.det_threshold]
 
 
+def with_rules(result: PoseResult, opts: PredictOptions) -> PoseResult:
+    """``result`` after the whole-body rules ``opts.rules`` turns on (the same object when none is)."""
+    if not (opts.rules.faces_from_behind or opts.rules.fix_hands):
+        return result
+    keypoints, scores = apply_rules(result.keypoints, result.scores, opts.threshold, opts.rules)
+    return dataclasses.replace(result, keypoints=keypoints, scores=scores)
+
+
 def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
     """Poses of one image file, written to ``opts.out_dir``; errors propagate (exit code 2)."""
     image = read_image(path)
-    result = pipeline(image, _boxes_for(opts, path, pipeline.detector is not None))
+    result = with_rules(pipeline(image, _boxes_for(opts, path, pipeline.detector is not None)), opts)
     write_results(opts.out_dir, path.stem, image, result, opts)
     return result
 
@@ -231,6 +242,7 @@ def predict_video(
                     opts.out_dir / f"{stem}_pose.mp4", fps / video.stride, chunk[0][1].shape[1::-1]
                 )
                 for (_, frame, _), poses in zip(chunk, estimator.process(chunk)):
+                    poses = dataclasses.replace(poses, result=with_rules(poses.result, opts))
                     write_results(
                         frames_dir, f"{poses.index:06d}", frame, poses.result, opts, False, poses.ids
                     )
