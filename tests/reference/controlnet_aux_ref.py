@@ -116,10 +116,12 @@ def run_annotator(
     scores: np.ndarray,
     detect_resolution: int = 512,
     monkeypatch=None,
+    image_resolution: Optional[int] = None,
 ) -> np.ndarray:
     """``DWposeDetector(photo, detect_resolution, image_resolution=detect_resolution, output_type="np")``
     with ``keypoints`` ``(N, 133, 2)`` photo pixels and ``scores`` ``(N, 133)`` in place of its networks:
-    the RGB map at the detect resolution. ``detect_resolution`` 0 (no resize: the photo's own size)
+    the RGB map at the detect resolution (or resized by the annotator to ``image_resolution``'s size).
+    ``detect_resolution`` 0 (no resize: the photo's own size)
     replaces the annotator's ``resize_image`` by the identity through ``monkeypatch``."""
     photo_size = (photo_rgb.shape[1], photo_rgb.shape[0])
     for name, fn in _stand_ins(keypoints, scores, photo_size).items():
@@ -131,8 +133,8 @@ def run_annotator(
     body.detector = body.pose_estimator = None
     detector = object.__new__(modules.dwpose.DWposeDetector)
     detector.pose_estimation = body
-    return detector(photo_rgb, detect_resolution=detect_resolution, image_resolution=detect_resolution,
-                    output_type="np")  # fmt: skip
+    return detector(photo_rgb, detect_resolution=detect_resolution,
+                    image_resolution=image_resolution or detect_resolution, output_type="np")  # fmt: skip
 
 
 def ground_truth_people(coco_mini: Path, seed: int = 0) -> dict:

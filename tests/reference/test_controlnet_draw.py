@@ -102,3 +102,14 @@ def test_detect_size_is_the_annotators_rule(annotator):
             assert detect_size(width, height, resolution) == (w, h), (width, height, resolution)
     assert detect_size(641, 427, 0) == (641, 427)
     assert rng is not None
+
+
+def test_the_annotators_own_final_resize(annotator, people, monkeypatch):
+    """A 1536 x 1024 photo: drawn at 768 x 512, and the annotator itself resizes its map back to
+    1536 x 1024 (``image_resolution`` 1024), so our picture must equal its output as it returns it."""
+    photo, kps, scores = people["000000000785.jpg"]
+    scale = np.float32(1024 / photo.shape[0])
+    big = cv2.resize(photo, (1536, 1024))
+    theirs = ref.run_annotator(annotator, big[..., ::-1].copy(), kps * scale, scores, 512, monkeypatch, 1024)
+    assert theirs.shape == (1024, 1536, 3) and theirs.any()
+    assert np.array_equal(draw_poses(big, kps * scale, scores, 0.3, "black")[..., ::-1], theirs)
