@@ -53,7 +53,7 @@ import pathlib
 import shutil
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
 import cog
 from cog import BasePredictor, Input, Path
@@ -72,6 +72,7 @@ from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the se
     uploaded_file,
     uploaded_video,
 )
+from dwpose.inference.controlnet_draw import ControlNetStyle, check_detect_resolution
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
@@ -88,6 +89,7 @@ cog_fetch.install()  # http(s) inputs: public addresses only, one message for ev
 DEFAULT_POSE_MODEL = "ckpts/dw-ll_ucoco_384.onnx"
 DEFAULT_DET_MODEL = "ckpts/yolox_l.onnx"
 VIDEO_OUTPUTS = ("pose.mp4", "frames.zip", TRACKS)
+CANVASES = ("image", "black")
 # video options: name -> (default, check); a value other than the default needs a video
 VIDEO_INPUTS = {
     "track": (False, check_flag),
@@ -158,6 +160,17 @@ class Predictor(BasePredictor):
         end: int = Input(description="Video: stop before this frame; 0 = the end", default=0, ge=0),  # noqa: B008
         stride: int = Input(description="Video: every K-th frame", default=1, ge=1),  # noqa: B008
         max_frames: int = Input(description="Video: at most N frames; 0 = all", default=0, ge=0),  # noqa: B008
+        canvas: str = Input(  # noqa: B008
+            description="Draw over the photo (image), or on black exactly as ControlNet's DWPose annotator",
+            default="image",
+            choices=list(CANVASES),
+        ),
+        detect_resolution: int = Input(  # noqa: B008
+            description="Black canvas: short side the poses are drawn at, then resized (512, as the "
+            "annotator; 0 = the photo's own size)",
+            default=512,
+            ge=0,
+        ),
     ) -> List[Path]:
         """An image: ``[keypoints.npz, keypoints.png]``: ``person_i`` -> ``{"body": (18, 2), "face": (68, 2),
         "hands": (2, 21, 2)}`` relative coordinates (or -1), and the poses drawn over the photo. A video:
@@ -168,6 +181,7 @@ class Predictor(BasePredictor):
                                 max_frames))
         cog_fetch.claim(image, video)  # Cog deletes these after the prediction
         threshold = check_threshold(threshold)
+        drawing = _drawing(_plain(canvas), _plain(detect_resolution))
         given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
                      max_frames=max_frames)  # fmt: skip
         options = {name: check(name, given[name]) for name, (_, check) in VIDEO_INPUTS.items()}
@@ -176,14 +190,15 @@ class Predictor(BasePredictor):
             if image is not None:
                 raise ValueError(BOTH_GIVEN)
             clip = uploaded_video(video)
-            return await loop.run_in_executor(self.inference, self._run_video, clip, threshold, options)
+            run_video = self._run_video
+            return await loop.run_in_executor(self.inference, run_video, clip, threshold, options, drawing)
         changed = [name for name, (default, _) in VIDEO_INPUTS.items() if options[name] != default]
         if changed:
             raise ValueError(f"{', '.join(changed)}: for a video only (send it as video)")
         photo = uploaded_file(image)
-        return await loop.run_in_executor(self.inference, self._run, photo, threshold)
+        return await loop.run_in_executor(self.inference, self._run, photo, threshold, drawing)
 
-    def _run_video(self, clip: pathlib.Path, threshold: float, options: dict) -> List[Path]:
+    def _run_video(self, clip: pathlib.Path, threshold: float, options: dict, drawing: tuple) -> List[Path]:
         """The blocking part of :meth:`predict` for a video, in the inference thread."""
         if options["end"] and options["end"] <= options["start"]:
             raise ValueError(f"end {options['end']} must be after start {options['start']}")
@@ -198,7 +213,9 @@ class Predictor(BasePredictor):
         )
         folder = self.outputs.new()
         work = folder / "work"
-        opts = PredictOptions(work, threshold, max_frames=options["max_frames"] or None, video=video)
+        max_frames = options["max_frames"] or None
+        opts = PredictOptions(work, threshold, drawing[0], max_frames=max_frames, video=video)
+        opts.style = drawing[1]
         try:
             work.mkdir()
             try:
@@ -227,14 +244,15 @@ class Predictor(BasePredictor):
         self.outputs.hand_over(folder, files)
         return [Path(f) for f in files]
 
-    def _run(self, photo: pathlib.Path, threshold: float) -> List[Path]:
+    def _run(self, photo: pathlib.Path, threshold: float, drawing: tuple) -> List[Path]:
         """The blocking part of :meth:`predict`, in the inference thread."""
         try:
             picture = read_image(photo)
         except (ValueError, FileNotFoundError) as exc:  # the message without the server's temp path
             raise ValueError(str(exc).replace(f" {photo}", "")) from None
         result = self.pipeline(picture)
-        overlay = draw_poses(picture, result.keypoints, result.scores, threshold)
+        canvas, style = drawing
+        overlay = draw_poses(picture, result.keypoints, result.scores, threshold, canvas, style=style)
         folder = self.outputs.new()
         try:
             files = [
@@ -248,6 +266,17 @@ class Predictor(BasePredictor):
             raise
         self.outputs.hand_over(folder, files)
         return [Path(f) for f in files]
+
+
+def _drawing(canvas: Any, detect_resolution: Any) -> Tuple[str, ControlNetStyle]:
+    """``(canvas, style)`` of the picture, from the raw JSON values; ValueError naming a bad one."""
+    if canvas not in CANVASES:
+        raise ValueError(f"canvas must be one of {', '.join(CANVASES)}, got {canvas!r}")
+    resolution = check_count("detect_resolution", detect_resolution, 0)
+    try:
+        return canvas, ControlNetStyle(detect_resolution=check_detect_resolution(resolution))
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("detect resolution", "detect_resolution")) from None
 
 
 def _without(message: str, path: Optional[pathlib.Path]) -> str:

@@ -87,6 +87,9 @@ fi
 log "installing pinned requirements"
 "${PIP[@]}" -q -r "$ROOT/requirements.txt"
 "${PIP[@]}" -q --no-deps "mmdet==3.3.0" "mmpose==1.3.2"
+# Test-only: ControlNet's DWPose annotator, the reference of the black canvas (tests/reference); its
+# files are loaded one by one, so none of its declared dependencies is needed.
+"${PIP[@]}" -q --no-deps "controlnet_aux==0.0.10"
 "${PIP[@]}" -q --no-deps -e "$ROOT"
 
 "$PY" - <<'PYCHECK'

@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from dwpose.inference.canvas_options import add_canvas_arguments, canvas_style
 from dwpose.inference.options import port_number, positive_int, unit_float
 from dwpose.inference.runtime import check_device, use_shared_thread_pool, warn_once
 from dwpose.inference.sources import silence_opencv_logging
@@ -74,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=300,
         help="frames of an uploaded video that are processed, at most (default 300)",
     )
+    add_canvas_arguments(parser, draw_feet=False)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     catalog.pipeline(first)  # a model that does not load stops here, with one error line
     work = WorkArea()
     try:
-        serve(args, catalog, work, Settings(max_frames=args.max_frames), first)
+        serve(args, catalog, work, Settings(max_frames=args.max_frames, style=canvas_style(args)), first)
     finally:
         work.close()
     return 0

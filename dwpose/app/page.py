@@ -57,7 +57,8 @@ class PageHandlers:
             return self._empty("Choose a picture or a video first (or take a webcam snapshot).")
         path = Path(upload)
         settings = Settings(
-            threshold, canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames
+            threshold, canvas, tuple(parts or ()), bool(track), bool(smooth), self.defaults.max_frames,
+            self.defaults.style,
         )
         try:  # analyse() checks the settings (an API client can send any value)
             pipeline = self.catalog.pipeline(model)

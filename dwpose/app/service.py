@@ -24,6 +24,7 @@ import numpy as np
 
 from dwpose.errors import user_error_message
 from dwpose.fileio import VIDEO_EXTENSIONS
+from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, check_parts
 from dwpose.inference.options import parse_number
 from dwpose.inference.pipeline import TopDownPipeline
@@ -56,6 +57,7 @@ class Settings:
     track: bool = True
     smooth: bool = False
     max_frames: int = 300
+    style: ControlNetStyle = field(default_factory=ControlNetStyle)  # the black canvas (dwpose predict's)
 
 
 @dataclass
@@ -125,6 +127,7 @@ def analyse(
     out_dir.mkdir(parents=True, exist_ok=True)
     opts = PredictOptions(out_dir, settings.threshold, settings.canvas, max_frames=settings.max_frames)
     opts.parts = tuple(settings.parts)
+    opts.style = settings.style
     if is_video(upload):
         return _analyse_video(pipeline, upload, opts, settings, progress)
     result = predict_image(pipeline, upload, opts)

@@ -19,6 +19,13 @@ from typing import Optional, Union
 
 from dwpose.errors import EXIT_PARTIAL
 from dwpose.inference.boxes import BOXES_HELP, BoxTable, load_boxes
+from dwpose.inference.canvas_options import (
+    add_canvas_arguments,
+    add_rule_arguments,
+    canvas_style,
+    parts_with_feet,
+    rule_options,
+)
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
 from dwpose.inference.options import parse_parts, positive_int, unit_float
@@ -90,6 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"what the pictures draw, comma-separated from {','.join(PARTS)} (default "
         f"{','.join(DEFAULT_PARTS)}, as ControlNet's DWPose annotator)",
     )
+    add_canvas_arguments(parser)
+    add_rule_arguments(parser)
     parser.add_argument("--boxes", type=Path, metavar="BOXES.json", help=BOXES_HELP)
     parser.add_argument(
         "--batch-frames",
@@ -172,7 +181,9 @@ def _predict(
         args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
     )
     opts.video = video
-    opts.parts = args.parts
+    opts.parts = parts_with_feet(args.parts, args.draw_feet)
+    opts.style = canvas_style(args)
+    opts.rules = rule_options(args)
     if kind == "image":
         result = predict_image(pipeline, source, opts)
         print(f"{source.name}: {len(result)} person(s) -> {args.out}")

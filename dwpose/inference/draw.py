@@ -8,6 +8,7 @@ from typing import Collection, List, Tuple
 import cv2
 import numpy as np
 
+from dwpose.inference.controlnet_draw import ControlNetStyle, draw_controlnet
 from dwpose.inference.formats import coco133_to_openpose18
 from dwpose.keypoints import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND
 
@@ -144,6 +145,7 @@ def draw_poses(
     threshold: float = 0.3,
     canvas: str = "image",
     parts: Collection[str] = DEFAULT_PARTS,
+    style: ControlNetStyle = ControlNetStyle(),  # noqa: B008 - frozen, shared safely
 ) -> np.ndarray:
     """Draw the chosen parts of every person: body (OpenPose-18 skeleton), feet, face, hands.
 
@@ -154,9 +156,11 @@ def draw_poses(
         image: BGR uint8 ``(H, W, 3)``; it is not modified.
         keypoints: ``(N, 133, 2)`` image pixels; ``scores``: ``(N, 133)`` (or any ``(N, K, 2)``, ``(N, K)``).
         threshold: points below it are not drawn.
-        canvas: ``"image"`` draws over the photo; ``"black"`` on a black canvas of the same size
-            (ControlNet conditioning style).
+        canvas: ``"image"`` draws over the photo (anti-aliased, widths scaled with the image);
+            ``"black"`` draws what ControlNet's DWPose annotator draws for these keypoints
+            (:mod:`dwpose.inference.controlnet_draw`), at the photo's size.
         parts: any of :data:`PARTS`; default body, face and hands, as ControlNet's DWPose annotator.
+        style: the black canvas's detect resolution and opt-in styles (default: the annotator's).
 
     Returns:
         A new BGR uint8 ``(H, W, 3)`` picture.
@@ -168,6 +172,10 @@ def draw_poses(
     width = max(2, int(round(max(image.shape[:2]) / 200)))
     if keypoints.ndim == 3 and keypoints.shape[1] != NUM_KEYPOINTS:
         return _draw_points(out, keypoints, scores, threshold, width)
+    if canvas == "black":
+        size = (image.shape[1], image.shape[0])
+        drawn = draw_controlnet(size, keypoints, scores, threshold, parts, style)
+        return np.ascontiguousarray(drawn[..., ::-1])  # RGB map -> BGR picture
     body, body_scores = coco133_to_openpose18(keypoints, scores) if len(keypoints) else (keypoints, scores)
     for n in range(len(keypoints)):
         if "body" in parts:

@@ -5,7 +5,7 @@ The part ranges and the OpenPose-18 slots come from :mod:`dwpose.keypoints`.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Collection, Dict, List, Tuple
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from dwpose.keypoints import (
     PERSON_CATEGORY_ID,
     RIGHT_HAND,
 )
+
+# What --parts names; a part left out is absent from the Cog .npz (-1) and the OpenPose JSON (empty list).
+ALL_PARTS: Tuple[str, ...] = ("body", "feet", "face", "hands")
 
 
 def coco133_to_openpose18(keypoints: np.ndarray, scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -53,7 +56,11 @@ def _normalise(points: np.ndarray, scores: np.ndarray, size: Tuple[int, int], th
 
 
 def cog_person(
-    keypoints: np.ndarray, scores: np.ndarray, image_size: Tuple[int, int], threshold: float
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    image_size: Tuple[int, int],
+    threshold: float,
+    parts: Collection[str] = ALL_PARTS,
 ) -> Dict[str, np.ndarray]:
     """One person's entry of the Cog ``.npz``.
 
@@ -61,6 +68,7 @@ def cog_person(
         keypoints: ``(133, 2)`` image pixels of ONE person; ``scores``: ``(133,)``.
         image_size: ``(width, height)`` of the image.
         threshold: points scoring below it (or falling outside the image) are set to -1.
+        parts: the parts kept (:data:`ALL_PARTS`); the points of the others (body, face, hands) are -1.
 
     Returns:
         ``{"body": (18, 2), "face": (68, 2), "hands": (2, 21, 2)}`` float32, coordinates divided by
@@ -69,11 +77,15 @@ def cog_person(
     body, body_scores = coco133_to_openpose18(keypoints[None], scores[None])
     hands = np.stack([keypoints[LEFT_HAND], keypoints[RIGHT_HAND]])
     hand_scores = np.stack([scores[LEFT_HAND], scores[RIGHT_HAND]])
-    return {
+    person = {
         "body": _normalise(body[0], body_scores[0], image_size, threshold),
         "face": _normalise(keypoints[FACE], scores[FACE], image_size, threshold),
         "hands": _normalise(hands, hand_scores, image_size, threshold),
     }
+    for part, points in person.items():
+        if part not in parts:
+            points[:] = -1.0
+    return person
 
 
 def _flat_xys(points: np.ndarray, scores: np.ndarray) -> List[float]:
@@ -81,16 +93,20 @@ def _flat_xys(points: np.ndarray, scores: np.ndarray) -> List[float]:
     return np.concatenate([points, scores[:, None]], axis=1).astype(float).round(3).ravel().tolist()
 
 
-def openpose_json_person(keypoints: np.ndarray, scores: np.ndarray) -> Dict[str, List[float]]:
-    """One person in OpenPose JSON (pixels, real scores) from ``(133, 2)`` keypoints, ``(133,)`` scores."""
+def openpose_json_person(
+    keypoints: np.ndarray, scores: np.ndarray, parts: Collection[str] = ALL_PARTS
+) -> Dict[str, List[float]]:
+    """One person in OpenPose JSON (pixels, real scores) from ``(133, 2)`` keypoints, ``(133,)`` scores;
+    the fields of a part not in ``parts`` are empty lists."""
     body, body_scores = coco133_to_openpose18(keypoints[None], scores[None])
-    return {
-        "pose_keypoints_2d": _flat_xys(body[0], body_scores[0]),
-        "face_keypoints_2d": _flat_xys(keypoints[FACE], scores[FACE]),
-        "hand_left_keypoints_2d": _flat_xys(keypoints[LEFT_HAND], scores[LEFT_HAND]),
-        "hand_right_keypoints_2d": _flat_xys(keypoints[RIGHT_HAND], scores[RIGHT_HAND]),
-        "foot_keypoints_2d": _flat_xys(keypoints[FEET], scores[FEET]),
+    fields = {
+        "pose_keypoints_2d": ("body", body[0], body_scores[0]),
+        "face_keypoints_2d": ("face", keypoints[FACE], scores[FACE]),
+        "hand_left_keypoints_2d": ("hands", keypoints[LEFT_HAND], scores[LEFT_HAND]),
+        "hand_right_keypoints_2d": ("hands", keypoints[RIGHT_HAND], scores[RIGHT_HAND]),
+        "foot_keypoints_2d": ("feet", keypoints[FEET], scores[FEET]),
     }
+    return {name: _flat_xys(p, s) if part in parts else [] for name, (part, p, s) in fields.items()}
 
 
 def coco_wholebody_result(

@@ -14,6 +14,7 @@ an error or Ctrl-C while the item is made, none (:func:`~dwpose.fileio.atomic_wr
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from tqdm import tqdm
 
 from dwpose.fileio import AtomicVideoWriter, atomic_write_json, atomic_write_many
 from dwpose.inference.boxes import BoxTable, fit_boxes
+from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
@@ -38,6 +40,7 @@ from dwpose.inference.sources import (
     read_image,
 )
 from dwpose.inference.video import FramePoses, VideoOptions, VideoPoseEstimator
+from dwpose.inference.wholebody_rules import RuleOptions, apply_rules
 from dwpose.inference.writers import (
     cog_npz_bytes,
     encode_image,
@@ -65,6 +68,8 @@ class PredictOptions:
     max_frames: Optional[int] = None
     video: VideoOptions = field(default_factory=VideoOptions)
     parts: Tuple[str, ...] = DEFAULT_PARTS  # what the pictures draw (draw.PARTS)
+    style: ControlNetStyle = field(default_factory=ControlNetStyle)  # the black canvas's style
+    rules: RuleOptions = field(default_factory=RuleOptions)  # whole-body rules (faces from behind, hands)
 
 
 def write_results(
@@ -77,7 +82,8 @@ def write_results(
     ids: Optional[np.ndarray] = None,
 ) -> None:
     """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
-    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``.
+    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``; a part
+    not in ``opts.parts`` is -1 in the npz and an empty list in the JSON, as it is absent from the drawing.
     Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON.
     The set is rendered in memory and written all or nothing (:func:`~dwpose.fileio.atomic_write_many`):
     an error or Ctrl-C while it is made leaves none of its files."""
@@ -86,13 +92,19 @@ def write_results(
         npz = keypoint_arrays_npz_bytes(result.keypoints, result.scores, result.image_size, ids)
         files[out_dir / f"{stem}.npz"] = npz
     else:
-        npz = cog_npz_bytes(result.keypoints, result.scores, result.image_size, opts.threshold, ids)
-        files[out_dir / f"{stem}.npz"] = npz
-        files[out_dir / f"{stem}.json"] = openpose_json_bytes(result.keypoints, result.scores, ids)
+        kps, scores, size = result.keypoints, result.scores, result.image_size
+        files[out_dir / f"{stem}.npz"] = cog_npz_bytes(kps, scores, size, opts.threshold, ids, opts.parts)
+        files[out_dir / f"{stem}.json"] = openpose_json_bytes(kps, scores, ids, opts.parts)
     if picture:
-        drawn = draw_poses(image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
-        files[out_dir / f"{stem}.png"] = encode_image(drawn, ".png")
+        files[out_dir / f"{stem}.png"] = encode_image(picture_of(image, result, opts), ".png")
     atomic_write_many(files)
+
+
+def picture_of(image: np.ndarray, result: PoseResult, opts: PredictOptions) -> np.ndarray:
+    """The drawing of ``result`` over ``image`` (or on black) as ``opts`` ask."""
+    return draw_poses(
+        image, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts, opts.style
+    )
 
 
 def is_wholebody(keypoints: np.ndarray) -> bool:
@@ -124,10 +136,19 @@ def _boxes_for(
     return fitted
 
 
+def with_rules(result: PoseResult, opts: PredictOptions) -> PoseResult:
+    """``result`` after the whole-body rules ``opts.rules`` turns on (the same object when none is)."""
+    if not (opts.rules.faces_from_behind or opts.rules.fix_hands):
+        return result
+    keypoints, scores = apply_rules(result.keypoints, result.scores, opts.threshold, opts.rules)
+    return dataclasses.replace(result, keypoints=keypoints, scores=scores)
+
+
 def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
     """Poses of one image file, written to ``opts.out_dir``; errors propagate (exit code 2)."""
     image = read_image(path)
-    result = pipeline(image, _boxes_for(opts, path, pipeline.detector is not None, image))
+    boxes = _boxes_for(opts, path, pipeline.detector is not None, image)
+    result = with_rules(pipeline(image, boxes), opts)
     write_results(opts.out_dir, path.stem, image, result, opts)
     return result
 
@@ -195,7 +216,7 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
 
 def _overlay(frame: np.ndarray, poses: FramePoses, opts: PredictOptions) -> np.ndarray:
     result = poses.result
-    drawn = draw_poses(frame, result.keypoints, result.scores, opts.threshold, opts.canvas, opts.parts)
+    drawn = picture_of(frame, result, opts)
     if poses.ids is not None:
         draw_track_ids(drawn, result.keypoints, result.scores, poses.ids, opts.threshold)
     return drawn
@@ -241,6 +262,7 @@ def predict_video(
                     opts.out_dir / f"{stem}_pose.mp4", fps / video.stride, chunk[0][1].shape[1::-1]
                 )
                 for (_, frame, _), poses in zip(chunk, estimator.process(chunk)):
+                    poses = dataclasses.replace(poses, result=with_rules(poses.result, opts))
                     write_results(
                         frames_dir, f"{poses.index:06d}", frame, poses.result, opts, False, poses.ids
                     )

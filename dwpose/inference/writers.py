@@ -12,12 +12,12 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Collection, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from dwpose.fileio import atomic_write_bytes, atomic_write_image, atomic_write_json
-from dwpose.inference.formats import cog_person, openpose_json_person
+from dwpose.inference.formats import ALL_PARTS, cog_person, openpose_json_person
 
 PathLike = Union[str, os.PathLike]
 OPENPOSE_JSON_VERSION = 1.3
@@ -29,6 +29,7 @@ def cog_npz_bytes(
     image_size: Tuple[int, int],
     threshold: float,
     ids: Optional[Sequence[int]] = None,
+    parts: Collection[str] = ALL_PARTS,
 ) -> bytes:
     """The Cog wrapper's ``.npz``: ``person_i`` -> pickled ``{"body", "face", "hands"}`` dict.
 
@@ -38,6 +39,7 @@ def cog_npz_bytes(
         threshold: points below it (or off the image) become -1.
         ids: ``(N,)`` track IDs (``dwpose predict --track``): the keys become ``person_<id>``, the same
             for one person in every frame of a video; default: ``person_0 ... person_<N-1>`` in frame order.
+        parts: the parts kept (``--parts``); the points of the others are -1.
 
     Returns:
         The bytes of an ``.npz`` to read with ``np.load(f, allow_pickle=True)["person_0"].item()``.
@@ -48,7 +50,7 @@ def cog_npz_bytes(
         raise ValueError(f"need one distinct id per person, got {list(names)} for {len(keypoints)} people")
     for i, name in enumerate(names):
         person = np.empty((), dtype=object)
-        person[()] = cog_person(keypoints[i], scores[i], image_size, threshold)
+        person[()] = cog_person(keypoints[i], scores[i], image_size, threshold, parts)
         people[f"person_{name}"] = person
     buf = io.BytesIO()
     np.savez(buf, **people)
@@ -62,9 +64,10 @@ def write_cog_npz(
     image_size: Tuple[int, int],
     threshold: float,
     ids: Optional[Sequence[int]] = None,
+    parts: Collection[str] = ALL_PARTS,
 ) -> Path:
     """Write :func:`cog_npz_bytes` to ``path`` atomically."""
-    return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold, ids))
+    return atomic_write_bytes(path, cog_npz_bytes(keypoints, scores, image_size, threshold, ids, parts))
 
 
 def keypoint_arrays_npz_bytes(
@@ -94,29 +97,42 @@ def keypoint_arrays_npz_bytes(
     return buf.getvalue()
 
 
-def openpose_json(keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None) -> dict:
+def openpose_json(
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    ids: Optional[Sequence[int]] = None,
+    parts: Collection[str] = ALL_PARTS,
+) -> dict:
     """OpenPose ``{"version": 1.3, "people": [...]}`` from ``(N, 133, 2)`` pixels, ``(N, 133)`` scores.
 
-    With track ``ids`` ``(N,)`` every person also gets OpenPose's ``"person_id": [id]`` field.
+    With track ``ids`` ``(N,)`` every person also gets OpenPose's ``"person_id": [id]`` field; the
+    fields of a part not in ``parts`` (``--parts``) are empty lists.
     """
-    people = [openpose_json_person(k, s) for k, s in zip(keypoints, scores)]
+    people = [openpose_json_person(k, s, parts) for k, s in zip(keypoints, scores)]
     if ids is not None:
         people = [{"person_id": [int(i)], **p} for i, p in zip(ids, people)]
     return {"version": OPENPOSE_JSON_VERSION, "people": people}
 
 
 def openpose_json_bytes(
-    keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    ids: Optional[Sequence[int]] = None,
+    parts: Collection[str] = ALL_PARTS,
 ) -> bytes:
     """:func:`openpose_json` as the UTF-8 bytes :func:`write_openpose_json` writes."""
-    return json.dumps(openpose_json(keypoints, scores, ids)).encode("utf-8")
+    return json.dumps(openpose_json(keypoints, scores, ids, parts)).encode("utf-8")
 
 
 def write_openpose_json(
-    path: PathLike, keypoints: np.ndarray, scores: np.ndarray, ids: Optional[Sequence[int]] = None
+    path: PathLike,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    ids: Optional[Sequence[int]] = None,
+    parts: Collection[str] = ALL_PARTS,
 ) -> Path:
     """Write :func:`openpose_json` to ``path`` atomically."""
-    return atomic_write_json(path, openpose_json(keypoints, scores, ids))
+    return atomic_write_json(path, openpose_json(keypoints, scores, ids, parts))
 
 
 def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:

@@ -66,14 +66,21 @@ def test_a_picture_gets_exactly_the_files_dwpose_predict_writes(pipeline, photo,
         assert row[3:] == [PEAK_SCORE] * 5
 
 
-def test_canvas_and_parts_change_only_the_drawing(pipeline, photo, tmp_path):
+def test_canvas_changes_only_the_drawing_and_parts_every_output(pipeline, photo, tmp_path):
+    everything = ("body", "feet", "face", "hands")
     plain = analyse(pipeline, photo, tmp_path / "none", Settings(parts=()))
-    black = analyse(pipeline, photo, tmp_path / "black", Settings(canvas="black", parts=("feet",)))
+    over = analyse(pipeline, photo, tmp_path / "over", Settings(parts=everything))
+    black = analyse(pipeline, photo, tmp_path / "black", Settings(canvas="black", parts=everything))
+    feet = analyse(pipeline, photo, tmp_path / "feet", Settings(canvas="black", parts=("feet",)))
     photo_pixels = cv2.imread(str(photo))
     assert np.array_equal(cv2.imread(str(plain.picture)), photo_pixels)  # nothing drawn
-    drawing = cv2.imread(str(black.picture))
+    drawing = cv2.imread(str(feet.picture))
     assert drawing.any() and np.mean(drawing == 0) > 0.95  # a few feet on black
-    assert plain.downloads[1].read_bytes() == black.downloads[1].read_bytes()  # same keypoints
+    for i in (0, 1):  # npz, json: the canvas changes nothing
+        assert over.downloads[i].read_bytes() == black.downloads[i].read_bytes()
+    people = json.loads(feet.downloads[1].read_text())["people"]
+    assert people and all(p["foot_keypoints_2d"] and not p["pose_keypoints_2d"] for p in people)
+    assert all(not p["face_keypoints_2d"] for p in json.loads(plain.downloads[1].read_text())["people"])
 
 
 def _truncated_jpeg(path, photos):

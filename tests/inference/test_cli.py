@@ -194,7 +194,11 @@ def test_parts_option_draws_only_those_parts(tmp_path, peaks_onnx, yolox, photos
     proc = predict(*args, "--parts", "feet")
     assert proc.returncode == 0, proc.stderr
     drawn = np.any(cv2.imread(str(tmp_path / f"{photos[3].stem}.png")) > 0, axis=-1)
-    people = json.loads((tmp_path / f"{photos[3].stem}.json").read_text())["people"]
+    feet_only = json.loads((tmp_path / f"{photos[3].stem}.json").read_text())["people"]
+    assert feet_only and all(p["foot_keypoints_2d"] and not p["pose_keypoints_2d"] for p in feet_only)
+    with_body = predict(*args[:-4], "--out", tmp_path / "body", "--parts", "body,feet")  # for the ankles
+    assert with_body.returncode == 0, with_body.stderr
+    people = json.loads((tmp_path / "body" / f"{photos[3].stem}.json").read_text())["people"]
     near_feet = np.zeros_like(drawn)
     for person in people:  # the box of its feet and ankles (OpenPose-18 slots 10, 13): lines stay inside
         ankles = np.reshape(person["pose_keypoints_2d"], (-1, 3))[[10, 13]]

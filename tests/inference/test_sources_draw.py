@@ -82,7 +82,7 @@ def test_overlay_keeps_the_photo_and_black_canvas_does_not():
     assert overlay.shape == image.shape and overlay.dtype == np.uint8
     untouched = np.all(overlay == image, axis=-1)
     assert 0.5 < untouched.mean() < 1.0  # mostly the photo, with a skeleton on it
-    assert np.all(black[untouched] == 0) and black.any()
+    assert black.any() and (~black.any(axis=-1)).mean() > 0.5  # a skeleton on black, not the photo
     assert np.array_equal(image, draw_poses(image, kpts, scores * 0, 0.3))  # nothing above the threshold
     with pytest.raises(ValueError, match="canvas must be"):
         draw_poses(image, kpts, scores, canvas="white")

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from tests.conftest import in_ci
 from tests.inference.fakes import TINY_RTMPOSE_CONFIG
+from tests.reference import controlnet_aux_ref as ref
 
 INPUT_SIZE = (192, 256)  # (W, H) of TINY_RTMPOSE_CONFIG
 RGB_MEAN = np.array([123.675, 116.28, 103.53], np.float32)
@@ -94,3 +96,26 @@ def mini_gt(mini_gt_path: Path) -> dict:
     import json
 
     return json.loads(mini_gt_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def annotator():
+    """controlnet_aux 0.0.10's DWPose annotator (tests/reference/controlnet_aux_ref.py)."""
+    root = ref.installed_root()
+    problem = None
+    if root is None:
+        problem = "controlnet_aux is not installed (tools/install_env.sh installs it for the tests)"
+    elif ref.installed_version() != ref.VERSION:
+        problem = f"controlnet_aux {ref.installed_version()} is installed, the reference is {ref.VERSION}"
+    if problem:
+        if in_ci():
+            pytest.fail(problem, pytrace=False)
+        pytest.skip(problem)
+    pytest.importorskip("mmpose")  # wholebody.py imports mmcv / mmpose / mmdet
+    return ref.load_annotator(root)
+
+
+@pytest.fixture(scope="session")
+def people(coco_mini) -> dict:
+    """The shared COCO-WholeBody mini ground truth (controlnet_aux_ref.ground_truth_people)."""
+    return ref.ground_truth_people(coco_mini)
