@@ -65,7 +65,8 @@ def find_models(folder: Path, exclude: Sequence[Path] = ()) -> List[ModelEntry]:
 
     ``*.onnx`` files are taken as pose models (one that is not says so when picked); a ``*.pth`` or
     ``*.safetensors`` checkpoint is paired with the ``*.py`` config of the same stem, else with the
-    only ``*.py`` of its folder (an MMEngine work dir), else left out. Files in ``exclude`` (the person detector) are left out.
+    only ``*.py`` of its folder (an MMEngine work dir), else left out. Files in ``exclude`` (the
+    person detector) are left out.
 
     Raises:
         NotADirectoryError / FileNotFoundError: ``folder`` is a file / missing.

@@ -72,7 +72,8 @@ def read_safetensors(path: str | os.PathLike, map_location: Any = "cpu") -> dict
             state = {name: f.get_tensor(name) for name in f.keys()}
             metadata = dict(f.metadata() or {})
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise ValueError(f"cannot read checkpoint {path} (damaged safetensors file): {first_line(exc)}") from exc
+        raise ValueError(f"cannot read checkpoint {path} (damaged safetensors file): "
+                         f"{first_line(exc)}") from exc
     return {"state_dict": state, "meta": {"safetensors": metadata}}
 
 
@@ -86,7 +87,8 @@ def write_safetensors(state: Mapping[str, torch.Tensor], path: str | os.PathLike
 
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
-        raise ValueError(f"a safetensors file holds tensors only; {bad[0]!r} is a {type(state[bad[0]]).__name__}")
+        kind = type(state[bad[0]]).__name__
+        raise ValueError(f"a safetensors file holds tensors only; {bad[0]!r} is a {kind}")
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     meta = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     data = save(tensors, metadata=meta)

@@ -48,11 +48,12 @@ def test_a_rotten_command_line_fails_the_dry_run():
 
     bad = dict(name="train-t", parser="gpu_steps",
                argv=[sys.executable, "tools/analysis/gpu_steps.py", "train", "--size", "t", "--epochs", "1"])
-    with pytest.raises(RuntimeError, match=r"step train-t: .*unrecognized arguments: --epochs"):
+    with pytest.raises(RuntimeError, match=r"(?s)step train-t: .*unrecognized arguments: --epochs"):
         gpu_check.check_argv(bad)
     bad = dict(name="predict-onnx-cli", parser="dwpose",
-               argv=[sys.executable, "-m", "dwpose.cli", "predict", "x.jpg", "--out", "o", "--device", "cuda"])
-    with pytest.raises(RuntimeError, match=r"step predict-onnx-cli: .*--pose"):
+               argv=[sys.executable, "-m", "dwpose.cli", "predict", "x.jpg", "--out", "o",
+                     "--device", "cuda"])
+    with pytest.raises(RuntimeError, match=r"(?s)step predict-onnx-cli: .*--pose"):
         gpu_check.check_argv(bad)
 
 

@@ -13,7 +13,8 @@ Run by ``tools/gpu_check.sh`` (which installs the carried wheels first); see doc
 ``--dry-run`` runs on a CPU machine: every command line is built as in the real run and parsed by
 the parser of the program it calls (``dist_train.sh`` runs with ``PYTHON=echo``, so its torchrun
 command line is printed and its ``train.py`` arguments parsed); the modules each step imports are
-imported; nothing is trained or timed.
+imported; ``train-t`` and the 1-worker ``feed`` steps are run with zero iterations on the CPU (model,
+data set, loader and preprocessor built); nothing is trained or timed.
 
     python tools/analysis/gpu_check.py --out OUT [--dry-run] [--data COCO_WHOLEBODY_MINI] [--only NAME ...]
 """
@@ -139,6 +140,20 @@ def _check_argv(step: dict) -> str:
     return "parsed"
 
 
+PLUMBED = ("train-t", "feed-fast-w1", "feed-mmpose-w1")  # --dry-run also builds these, on the CPU
+
+
+def plumbing_run(step: dict) -> str:
+    """--dry-run: a ``gpu_steps.py`` step with zero iterations on the CPU (model / data set / loader /
+    preprocessor built, nothing timed); returns a note, raises RuntimeError if it fails."""
+    zero = {"--iters": "0", "--batches": "0", "--device": "cpu", "--workers": "0", "--batch": "2"}
+    argv = [zero.get(prev, arg) for prev, arg in zip([""] + step["argv"][:-1], step["argv"])]
+    run = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        raise RuntimeError(f"step {step['name']} (zero iterations, CPU): {run.stderr.strip()[-800:]}")
+    return "built with zero iterations on the CPU: " + run.stdout.strip().splitlines()[-1]
+
+
 def _parse_dwpose(argv: List[str]) -> None:
     """Parse ``dwpose ARGV`` as the command would (its parser reads sys.argv for the subcommand)."""
     from dwpose.cli import build_parser
@@ -216,10 +231,15 @@ def _main(argv: Optional[List[str]] = None) -> int:
     results: Dict[str, dict] = {}
     if args.dry_run:
         for module in IMPORTS:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise ValueError(f"step modules: cannot import {module} ({exc}); install the project "
+                                 "(or, on the GPU machine, the carried wheels: docs/gpu.md)") from None
     for step in plan(args, work):
         if args.dry_run:
-            results[step["name"]] = dict(note=check_argv(step), argv=step["argv"])
+            note = plumbing_run(step) if step["name"] in PLUMBED else check_argv(step)
+            results[step["name"]] = dict(note=note, argv=step["argv"])
         else:
             print(f"[gpu_check] {step['name']}: {' '.join(step['argv'])}", file=sys.stderr, flush=True)
             results[step["name"]] = dict(run_step(step, args.timeout), argv=step["argv"])

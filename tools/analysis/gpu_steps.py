@@ -99,18 +99,23 @@ def _build_plain(size: str, device: str):
     return model.to(device).train()
 
 
-def _first_loss(model, batch, device: str) -> float:
-    """The loss of one forward pass in train mode (no update)."""
+def _first_loss(model, batch) -> float:
+    """The loss of one forward pass in train mode (no update) on a copy of ``batch`` (the data
+    preprocessor fills the batch's samples in place)."""
+    import copy
+
     import torch
 
     with torch.no_grad():
-        data = model.data_preprocessor(batch, True)
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
         losses = model(**data, mode="loss")
     return float(sum(v for k, v in losses.items() if "loss" in k))
 
 
 def run_train(args: argparse.Namespace) -> Dict[str, object]:
     """First-step loss CPU vs device (fp32), then timed steps; see the module docstring."""
+    import copy
+
     import torch
     from benchmark_distill import make_batch
     from mmengine.logging import MessageHub
@@ -128,7 +133,7 @@ def run_train(args: argparse.Namespace) -> Dict[str, object]:
     if not args.amp:
         cpu = _build_plain(args.size, "cpu")
         cpu.load_state_dict(model.state_dict())
-        out["loss_cpu"], out["loss_device"] = _first_loss(cpu, batch, "cpu"), _first_loss(model, batch, args.device)
+        out["loss_cpu"], out["loss_device"] = _first_loss(cpu, batch), _first_loss(model, batch)
         out["loss_diff"] = abs(out["loss_cpu"] - out["loss_device"])
         del cpu
     optim = _optim(model, args.amp)
@@ -136,11 +141,12 @@ def run_train(args: argparse.Namespace) -> Dict[str, object]:
         torch.cuda.reset_peak_memory_stats()
     times, losses = [], []
     for i in range(args.warmup + args.iters):
+        step_batch = copy.deepcopy(batch)
         _sync(args.device)
         start = time.perf_counter()
-        log = model.train_step(batch, optim)
+        log = model.train_step(step_batch, optim)
         _sync(args.device)
-        losses.append(float(log["loss"]))
+        losses.append(float(log["loss"].detach()))
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
     best = min(times)
