@@ -155,18 +155,18 @@ def state_from_graph(model, graph: Graph, config: str) -> Dict[str, object]:
     import torch
 
     order = conv_order(model, graph.input_hw)
-    for i, (name, conv, bn) in enumerate(order):
-        if i >= len(graph.convs):
-            raise _mismatch(graph, config, f"{name}.weight", tuple(conv.weight.shape), None,
-                            f"it has {len(graph.convs)} Conv nodes, the config {len(order)}")
+    arrays: Dict[str, np.ndarray] = {}
+    for (name, conv, bn), layer in zip(order, graph.convs):  # the first misfit by shape wins
+        arrays.update(_conv_state(name, conv, bn, layer, graph, config))
+    if len(graph.convs) < len(order):
+        name, conv, _ = order[len(graph.convs)]
+        raise _mismatch(graph, config, f"{name}.weight", tuple(conv.weight.shape), None,
+                        f"it has {len(graph.convs)} Conv nodes, the config {len(order)}")
     if len(graph.convs) > len(order):
         extra = graph.convs[len(order)]
         raise ValueError(f"{graph.path.name} does not fit config {Path(config).name}: the ONNX graph has "
                          f"{len(graph.convs)} Conv nodes, the config's model {len(order)} (first extra: "
                          f"{extra.name!r}, {tuple(extra.weight.shape)})")
-    arrays: Dict[str, np.ndarray] = {}
-    for (name, conv, bn), layer in zip(order, graph.convs):
-        arrays.update(_conv_state(name, conv, bn, layer, graph, config))
     arrays.update(_head_state(model, graph, config))
     state = dict(model.state_dict())
     for key, value in arrays.items():
