@@ -38,7 +38,9 @@ HEAD_LAYOUT = (
 )
 
 
-def _mismatch(graph: Graph, config: str, layer: str, want: tuple, got: Optional[tuple], where: str) -> ValueError:
+def _mismatch(graph: Graph, config: str, layer: str, want: tuple, got: Optional[tuple],
+              where: str) -> ValueError:
+    """The one-line refusal: the first layer that does not fit, its shape in the config and the graph."""
     got_text = "nothing (the graph has no more)" if got is None else str(tuple(got))
     return ValueError(f"{graph.path.name} does not fit config {Path(config).name}: layer '{layer}' is "
                       f"{tuple(want)} in the config but {got_text} in the ONNX graph ({where})")

@@ -80,10 +80,10 @@ def test_predict_and_export_onnx_read_it(source, tmp_path):
 
 def test_teacher_load_from_and_pretrained_init_read_it(source):
     """The distiller's teacher, and MMEngine's own loaders (load_from, init_cfg Pretrained)."""
-    import dwpose.plugin  # noqa: F401  registers the safetensors-aware local loader
     from mmengine.model.weight_init import PretrainedInit
     from mmengine.runner.checkpoint import load_checkpoint
 
+    import dwpose.plugin  # noqa: F401  registers the safetensors-aware local loader
     from dwpose.distiller.model import TwoStageDistiller
     from dwpose.inference.torch_pose import TorchPoseModel
 
@@ -148,9 +148,9 @@ def test_renamed_pickle_is_refused_unread(how, tmp_path, capsys, photos):
     line) and by MMEngine's loader, and never unpickled (trusting or not)."""
     import pickle
 
-    import dwpose.plugin  # noqa: F401
     from mmengine.runner.checkpoint import load_checkpoint
 
+    import dwpose.plugin  # noqa: F401
     from dwpose.cli import main
     from dwpose.engine.checkpoint import read_checkpoint
 
@@ -194,3 +194,12 @@ def test_header_not_name_decides(source, tmp_path):
     os.link(source["st"], named_pth)
     assert sniff(named_pth) == "safetensors" and sniff(source["pth"]) == "zip"
     _same(TorchPoseModel(STUDENT_CFG, named_pth).model, source["ref"], source["x"])
+
+
+def test_resume_refuses_safetensors_with_the_load_from_hint(source, tmp_path, capsys):
+    from dwpose.engine import train
+
+    code = train.main([str(STUDENT_CFG), "--resume", str(source["st"]), "--work-dir", str(tmp_path / "w")],
+                      "tools/train.py")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no training state" in err[0] and "load_from=" in err[0]

@@ -131,11 +131,18 @@ def test_imported_teacher_stays_bit_identical_and_the_model_fine_tunes(tmp_path)
     """An imported file as a stage-1 teacher (frozen through a real step), and as a model to train."""
     from mmengine.optim import build_optim_wrapper
 
+    from dwpose.engine.safetensors_io import write_safetensors
     from dwpose.export.onnx import export_model
     from dwpose.export.onnx_import import import_onnx
-    from dwpose.engine.safetensors_io import write_safetensors
-    from tests.distiller.helpers import (TEACHER_CFG, build_distiller, collate, differing, make_samples,
-                                         set_epoch, state_of)
+    from tests.distiller.helpers import (
+        TEACHER_CFG,
+        build_distiller,
+        collate,
+        differing,
+        make_samples,
+        set_epoch,
+        state_of,
+    )
 
     source = random_model(Path(TEACHER_CFG), seed=2)
     path = export_model(source, tmp_path / "teacher.onnx")
