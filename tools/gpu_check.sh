@@ -28,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 PYTHON=${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" && $DRY == 1 ]] && echo "$ROOT/.venv/bin/python" || echo python3 )}
+export PYTHON  # tools/dist_train.sh starts torchrun with it
 log() { printf '[gpu_check] %s\n' "$*" >&2; }
 
 # What travels: pinned wheels (py3 / cp312 manylinux) and two source archives. One name a line.
