@@ -18,7 +18,8 @@ from dwpose.errors import guarded
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("dwpose.inference.cli", "whole-body keypoints for an image, folder, video or webcam"),
     "eval": ("dwpose.evaluation.cli", "score a COCO-WholeBody results JSON against ground truth"),
-    "export": ("dwpose.export.cli", "export a pose model (ONNX)"),
+    "export": ("dwpose.export.cli", "export a pose model (ONNX, safetensors)"),
+    "import-onnx": ("dwpose.export.import_cli", "rebuild a config's PyTorch model from an RTMPose ONNX file"),
     "demo-data": ("dwpose.datasets.synthetic", "generate the synthetic demo data set"),
     "demo": ("dwpose.demo", "run the miniature DWPose recipe end to end (what `make demo` runs)"),
     "study": ("dwpose.study.cli", "distillation study: every variant x seed, mean and std over seeds"),

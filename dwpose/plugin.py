@@ -12,6 +12,9 @@ from dwpose.distiller import model as _distiller  # noqa: F401  TwoStageDistille
 from dwpose.engine import amp as _amp  # noqa: F401  CPUBf16OptimWrapper (--amp on a CPU)
 from dwpose.engine import checkpoint as _checkpoint  # noqa: F401  weights_only allow-list
 from dwpose.engine import runner as _runner  # noqa: F401  DWPoseRunner (atomic checkpoints)
+from dwpose.engine import safetensors_io as _safetensors_io
 from dwpose.evaluation import metric as _metric  # noqa: F401  WholeBodyTableMetric
 from dwpose.evaluation import pckh_metric as _pckh_metric  # noqa: F401  MpiiPCKhTableMetric
 from dwpose.models import data_preprocessor as _data_preprocessor  # noqa: F401  SimCCTargetPreprocessor
+
+_safetensors_io.register_mmengine_loader()  # load_from / Pretrained init read .safetensors too

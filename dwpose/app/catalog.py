@@ -51,7 +51,8 @@ def _folder_models(folder: Path, root: Path, exclude: set) -> List[ModelEntry]:
         if p.is_file() and p.resolve() not in exclude
     ]
     configs = sorted(p for p in folder.glob("*.py") if p.is_file())
-    for ckpt in sorted(folder.glob("*.pth")):
+    checkpoints = [p for suffix in ("*.pth", "*.safetensors") for p in folder.glob(suffix)]
+    for ckpt in sorted(checkpoints):
         same_stem = ckpt.with_suffix(".py")
         config = same_stem if same_stem.is_file() else (configs[0] if len(configs) == 1 else None)
         if config is not None and ckpt.is_file() and ckpt.resolve() not in exclude:
@@ -62,9 +63,10 @@ def _folder_models(folder: Path, root: Path, exclude: set) -> List[ModelEntry]:
 def find_models(folder: Path, exclude: Sequence[Path] = ()) -> List[ModelEntry]:
     """Pose models in ``folder`` and its direct sub-folders, sorted by label.
 
-    ``*.onnx`` files are taken as pose models (one that is not says so when picked); a ``*.pth`` is
-    paired with the ``*.py`` config of the same stem, else with the only ``*.py`` of its folder (an
-    MMEngine work dir), else left out. Files in ``exclude`` (the person detector) are left out.
+    ``*.onnx`` files are taken as pose models (one that is not says so when picked); a ``*.pth`` or
+    ``*.safetensors`` checkpoint is paired with the ``*.py`` config of the same stem, else with the
+    only ``*.py`` of its folder (an MMEngine work dir), else left out. Files in ``exclude`` (the
+    person detector) are left out.
 
     Raises:
         NotADirectoryError / FileNotFoundError: ``folder`` is a file / missing.

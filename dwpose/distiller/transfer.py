@@ -127,11 +127,13 @@ def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[D
 
 
 def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None,
-                        trust: Optional[bool] = None) -> str:
+                        trust: Optional[bool] = None, fmt: Optional[str] = None) -> str:
     """Read distiller checkpoint ``src``, write the plain checkpoint ``dst``; returns the stage.
 
     ``trust`` unpickles ``src`` without restriction (``None``: as
-    :func:`dwpose.engine.checkpoint.trusting` says, off by default).
+    :func:`dwpose.engine.checkpoint.trusting` says, off by default). ``fmt``: ``'pth'`` (``meta`` +
+    ``state_dict``) or ``'safetensors'`` (the state dict, with metadata: input size and keypoint
+    count read off the head, the stage, the source's sha256); ``None``: from ``dst``'s suffix.
 
     Returns:
         ``'stage1'`` or ``'stage2'``.
@@ -148,12 +150,24 @@ def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None,
     ckpt = read_checkpoint(src, trust=trust)
     ckpt = {**ckpt, "state_dict": select_state_dict(ckpt, source=f"checkpoint {src}")}
     out, stage = convert_checkpoint(ckpt, two_dis)
-    atomic_save(out, dst)
+    if (fmt or output_format(dst)) == "safetensors":
+        from dwpose.engine import safetensors_io as st
+
+        state = out["state_dict"]
+        st.write_safetensors(state, dst, st.model_metadata(None, src, **st.simcc_shape(state), stage=stage))
+    else:
+        atomic_save(out, dst)
     return f"stage{stage}"
 
 
+def output_format(dst: str) -> str:
+    """``'safetensors'`` for a ``.safetensors`` destination, else ``'pth'``."""
+    return "safetensors" if str(dst).lower().endswith(".safetensors") else "pth"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis] [--trust-checkpoint]``; user mistakes exit 2."""
+    """``pth_transfer.py DIS_CKPT OUT_CKPT [--two_dis] [--trust-checkpoint] [--format pth|safetensors]``;
+    user mistakes exit 2."""
     parser = argparse.ArgumentParser(
         prog="pth_transfer.py",
         description="Convert a DWPose distiller checkpoint into a plain pose-model checkpoint.")
@@ -164,6 +178,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--trust-checkpoint", action="store_true",
                         help="unpickle DIS_CKPT without restriction (it can run code: only for files "
                              "from a source you trust)")
+    parser.add_argument("--format", choices=("pth", "safetensors"),
+                        help="output format (default: from OUT_CKPT's suffix, .safetensors or else pth)")
     args = parser.parse_args(argv)
     from dwpose.cli import guarded
 
@@ -171,7 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from dwpose.engine.checkpoint import trusting
 
         with trusting(args.trust_checkpoint, prog="pth_transfer.py"):
-            stage = transfer_checkpoint(args.dis_ckpt, args.out_ckpt, args.two_dis)
+            stage = transfer_checkpoint(args.dis_ckpt, args.out_ckpt, args.two_dis, fmt=args.format)
         print(f"{args.dis_ckpt} ({stage} distiller) -> {args.out_ckpt}")
         return 0
 

@@ -40,6 +40,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
+from dwpose.engine import safetensors_io
 from dwpose.errors import first_line
 from dwpose.fileio import atomic_open, require_file
 
@@ -145,10 +146,14 @@ def _read_error(path: Path, exc: BaseException) -> str:
 
 def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,
                     map_location: Any = "cpu") -> dict:
-    """Load a checkpoint file (a full MMEngine checkpoint or a bare state dict) safely.
+    """Load a checkpoint file (a full MMEngine checkpoint, a bare state dict, or safetensors) safely.
+
+    A safetensors file (told by its header, not its name) is read without pickle
+    (:mod:`dwpose.engine.safetensors_io`); a file named ``.safetensors`` that is not one is refused
+    before anything is unpickled.
 
     Args:
-        path: the ``.pth`` file.
+        path: the ``.pth`` / ``.safetensors`` file.
         trust: unpickle without restriction; ``None`` follows :func:`trusting` (off by default).
         map_location: where tensors go, as for torch.
 
@@ -158,6 +163,10 @@ def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,
             (the message names it and points at ``--trust-checkpoint``).
     """
     path = require_file(path, "checkpoint")
+    kind = safetensors_io.sniff(path)
+    if kind == "safetensors":
+        return safetensors_io.read_safetensors(path, map_location)
+    safetensors_io.check_named_format(path, kind)
     unrestricted = _trusted if trust is None else trust
     try:
         with safe_loading():

@@ -57,6 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS + HALF_VARIANTS)
     p.add_argument("--device", default="cuda" if _cuda() else "cpu")
     p.add_argument("--out", help="also write the Markdown table here")
+    p.add_argument("--json", help="also write every variant's step times, memory and teacher check here")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one variant, print JSON
     return p.parse_args(argv)
 
@@ -169,6 +170,7 @@ def run_worker(args: argparse.Namespace) -> Dict[str, object]:
         type=wrapper, optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
         paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
         clip_grad=dict(max_norm=1.0, norm_type=2)))
+    teacher_before = _teacher_digest(model)
     times = []
     for i in range(args.warmup + args.iters):
         _sync(args.device)
@@ -179,7 +181,23 @@ def run_worker(args: argparse.Namespace) -> Dict[str, object]:
             times.append(time.perf_counter() - start)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
     mem = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else peak_rss - base_rss
-    return dict(steps=times, mem_mb=mem)
+    return dict(steps=times, mem_mb=mem, teacher_unchanged=_teacher_digest(model) == teacher_before)
+
+
+def _teacher_digest(model) -> str:
+    """sha256 over the teacher's parameters and buffers, bit for bit (``""`` without a teacher)."""
+    import hashlib
+
+    import torch
+
+    teacher = getattr(model, "teacher", None)
+    if teacher is None:
+        return ""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(teacher.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _sync(device: str) -> None:
@@ -224,12 +242,14 @@ def _main(argv=None) -> int:
         print(json.dumps(run_worker(args)))
         return 0
     passthrough = list(argv if argv is not None else sys.argv[1:])
-    results: Dict[str, dict] = {name: dict(steps=[], mem=[]) for name in args.variants}
+    results: Dict[str, dict] = {name: dict(steps=[], mem=[], teacher_unchanged=True)
+                                for name in args.variants}
     for rnd in range(args.rounds):
         for name in args.variants:
             r = _spawn(name, passthrough)
             results[name]["steps"] += r["steps"]
             results[name]["mem"].append(r["mem_mb"])
+            results[name]["teacher_unchanged"] &= bool(r.get("teacher_unchanged", True))
             print(f"round {rnd + 1}/{args.rounds} {name}: steps "
                   f"{', '.join(f'{t:.2f}' for t in r['steps'])} s, {r['mem_mb']:.0f} MB",
                   file=sys.stderr, flush=True)
@@ -238,6 +258,9 @@ def _main(argv=None) -> int:
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(device=args.device, batch=args.batch, res=args.res, variants=results), f, indent=1)
     return 0
 
 
