@@ -9,8 +9,10 @@ and the Cog predictor. One set of rules:
   really hold: numpy arrays, scalars and dtypes (numpy 1 ``numpy.core`` and numpy 2 ``numpy._core``
   names), MMEngine's ``HistoryBuffer`` (the message hub's logs; its pickle fetches the class's
   statistics methods with ``getattr``, answered here for that class's own public methods alone) and
-  ``Config`` / ``ConfigDict``. Anything else (a pickle that would call ``os.system``, say) is
-  refused with one line naming the global it found. ``--trust-checkpoint`` (:func:`trusting`) lifts
+  ``Config`` / ``ConfigDict``, each rebuilt as inert data by a stand-in that never calls a
+  constructor able to open a file (:mod:`dwpose.engine.safe_globals` says why each entry is
+  inert). Anything else (a pickle that would call ``os.system``, or ``Config`` with a file name) is
+  refused with one line naming what it found. ``--trust-checkpoint`` (:func:`trusting`) lifts
   the restriction for one command, with a warning.
 - **Normalising** (:func:`select_state_dict`): the weights of a full MMEngine checkpoint or of a bare
   state dict, DDP's ``module.`` prefix stripped, mmcv-1.x ``ema_*`` averaged copies used where
@@ -27,9 +29,7 @@ allow-list serves it.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -37,47 +37,18 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config, ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
+from dwpose.engine.safe_globals import MMENGINE_GLOBALS, NUMPY_GLOBALS
 from dwpose.errors import first_line
 from dwpose.fileio import atomic_open, require_file
 
 TRUST_HINT = "if you trust where the file came from, rerun with --trust-checkpoint"
 
 
-def _numpy_globals() -> list:
-    """What numpy needs to rebuild arrays, scalars and dtypes, under numpy 1 and numpy 2 names."""
-    core = getattr(np, "_core", None) or np.core
-    safe: list = [np.ndarray, np.dtype]
-    safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
-                                         np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-                                         np.uint64, np.bool_, np.str_, np.bytes_, np.object_)]
-    for name in ("_reconstruct", "scalar"):
-        fn = getattr(core.multiarray, name)
-        safe += [(fn, f"numpy._core.multiarray.{name}"), (fn, f"numpy.core.multiarray.{name}")]
-    return safe
-
-
-def _history_buffer_method(obj: Any, name: str) -> Any:
-    """``getattr`` as a checkpoint may use it: a public method of ``HistoryBuffer``, nothing else.
-
-    A pickled ``HistoryBuffer`` stores its statistics methods (``min``, ``mean``, ...) as
-    ``getattr(HistoryBuffer, 'min')``; any other use (``getattr(f, '__globals__')``) is refused.
-    """
-    if obj is HistoryBuffer and not name.startswith("_") and inspect.isfunction(
-            vars(HistoryBuffer).get(name)):
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(f"it asks for getattr({getattr(obj, '__name__', type(obj).__name__)}, "
-                                 f"{name!r}), which the safe loader refuses")
-
-
 # numpy is allowed process-wide (DWPoseRunner checkpoints hold numpy values, and every weights-only
-# load in this process may rebuild them); the MMEngine pieces only inside safe_loading().
-NUMPY_GLOBALS: list = _numpy_globals()
+# load in this process may rebuild them); the MMEngine stand-ins only inside safe_loading().
 torch.serialization.add_safe_globals(NUMPY_GLOBALS)
-MMENGINE_GLOBALS: list = [HistoryBuffer, (_history_buffer_method, "builtins.getattr"), ConfigDict,
-                          Config]
 _safe_depth = 0
 _safe_context: Any = None
 _trusted = False
