@@ -285,27 +285,57 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
 _CKPT_RE = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
 
 
-def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
+def _named_by_marker(work_dir: Path) -> Optional[Path]:
+    """The checkpoint ``last_checkpoint`` names (in ``work_dir`` when the work dir has moved)."""
+    marker = work_dir / "last_checkpoint"
+    if not marker.is_file():
+        return None
+    named = Path(marker.read_text().strip())
+    if not named.name:
+        return None
+    if named.is_absolute() and named.is_file():
+        return named
+    return work_dir / named.name
+
+
+def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool = False,
+                              skipped: Optional[List[str]] = None) -> Optional[str]:
     """The newest checkpoint in ``work_dir`` that actually loads, or ``None``.
 
-    ``last_checkpoint`` is preferred when it names a readable file; otherwise ``epoch_*.pth`` /
-    ``iter_*.pth`` are tried newest first, so a checkpoint cut short by a kill is skipped.
+    The checkpoint ``last_checkpoint`` names comes first; then ``epoch_*.pth`` / ``iter_*.pth``,
+    newest first. A candidate that does not load (truncated, refused, missing) is skipped, with one
+    line saying which and why appended to ``skipped``.
+
+    Args:
+        allow_older: accept a rewind past an unreadable ``last_checkpoint`` checkpoint (to an older
+            one, or to a fresh start); without it that is refused.
+
+    Raises:
+        ValueError: ``last_checkpoint`` names a checkpoint that does not load and ``allow_older``
+            is false (the message names the checkpoint, why, and what resuming would fall back to).
     """
     work_dir = Path(work_dir)
-    candidates: list[Path] = []
-    marker = work_dir / "last_checkpoint"
-    if marker.is_file():
-        named = Path(marker.read_text().strip())
-        if named.name:
-            candidates.append(named if named.is_absolute() else work_dir / named.name)
+    named = _named_by_marker(work_dir)
     found = [(int(m.group(2)), p) for p in work_dir.glob("*.pth") if (m := _CKPT_RE.match(p.name))]
-    candidates += [p for _, p in sorted(found, reverse=True)]
+    candidates = ([named] if named else []) + [p for _, p in sorted(found, reverse=True) if p != named]
+    refused: Optional[str] = None
     for cand in candidates:
         try:
             read_checkpoint(cand)
-        except (OSError, ValueError):  # missing, a folder, truncated, unsafe
+        except (OSError, ValueError) as exc:  # missing, a folder, truncated, unsafe
+            why = first_line(exc)
+            if cand == named:
+                refused = f"last_checkpoint names {cand}, which does not load ({why})"
+            if skipped is not None:
+                skipped.append(f"skipped {cand}: {why}")
             continue
+        if refused and not allow_older:
+            raise ValueError(f"{refused}; resuming would rewind to the older {cand}: rerun with "
+                             "--resume-older to accept that, or name a checkpoint with --resume CKPT")
         return str(cand)
+    if refused and not allow_older:
+        raise ValueError(f"{refused}, and no older checkpoint loads: rerun with --resume-older to "
+                         "start fresh")
     return None
 
 

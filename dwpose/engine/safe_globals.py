@@ -130,7 +130,7 @@ def history_buffer_method(obj: Any, name: str) -> Any:
     """
     if (obj is HistoryBuffer or obj is InertHistoryBuffer) and isinstance(name, str) and _own_method(name):
         return _own_method(name)
-    shown = getattr(obj, "__name__", type(obj).__name__)
+    shown = "HistoryBuffer" if obj is InertHistoryBuffer else getattr(obj, "__name__", type(obj).__name__)
     raise pickle.UnpicklingError(f"it asks for getattr({shown}, {name!r}), which the safe loader "
                                  "refuses")
 
