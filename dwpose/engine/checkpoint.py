@@ -323,7 +323,8 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool 
         try:
             read_checkpoint(cand)
         except (OSError, ValueError) as exc:  # missing, a folder, truncated, unsafe
-            why = first_line(exc)
+            why = first_line(exc).replace(f"cannot read checkpoint {cand}: ", "").replace(
+                f"cannot read checkpoint {cand} ", "")
             if cand == named:
                 refused = f"last_checkpoint names {cand}, which does not load ({why})"
             if skipped is not None:

@@ -165,7 +165,8 @@ def test_truncated_checkpoint_is_a_clear_error_and_skipped_for_resume(tmp_path):
                                          f"the older {tmp_path / 'epoch_1.pth'}: rerun with --resume-older"):
         find_resumable_checkpoint(tmp_path)
     skipped: list = []
-    assert find_resumable_checkpoint(tmp_path, allow_older=True, skipped=skipped) == str(tmp_path / "epoch_1.pth")
+    found = find_resumable_checkpoint(tmp_path, allow_older=True, skipped=skipped)
+    assert found == str(tmp_path / "epoch_1.pth")
     assert len(skipped) == 1 and skipped[0].startswith(f"skipped {tmp_path / 'epoch_2.pth'}: ")
     assert "truncated" in skipped[0]
     # without last_checkpoint (nothing named), the newest that loads, the skip said
