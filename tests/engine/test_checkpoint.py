@@ -201,3 +201,21 @@ def test_atomic_save_leaves_no_partial_file_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_save({"x": Unpicklable()}, tmp_path / "a.pth")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_resume_says_what_it_skipped_and_needs_resume_older_to_rewind(tmp_path, capsys):
+    from dwpose.engine.train import parse_args, prepare_train_cfg
+
+    cfg = pathlib.Path(__file__).resolve().parents[2] / "configs/demo/rtmpose-student_demo.py"
+    atomic_save(_mmengine_like_checkpoint(), tmp_path / "epoch_1.pth")
+    (tmp_path / "epoch_2.pth").write_bytes(b"cut short")
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
+    with pytest.raises(ValueError, match="rerun with --resume-older"):
+        prepare_train_cfg(parse_args([str(cfg), "--work-dir", str(tmp_path), "--resume"]))
+    capsys.readouterr()
+    got = prepare_train_cfg(parse_args([str(cfg), "--work-dir", str(tmp_path), "--resume-older"]))
+    assert got.resume and got.load_from == str(tmp_path / "epoch_1.pth")
+    lines = capsys.readouterr().out.splitlines()
+    skipped = [line for line in lines if line.startswith("resume: skipped")]
+    assert len(skipped) == 1 and skipped[0].startswith(f"resume: skipped {tmp_path / 'epoch_2.pth'}: ")
+    assert f"resume: {tmp_path / 'epoch_1.pth'}" in lines
