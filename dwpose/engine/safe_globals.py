@@ -63,12 +63,16 @@ class InertConfig(Config):
                                      "which the safe loader refuses")
 
     def __setstate__(self, state: Any) -> None:
-        """``Config.__getstate__``'s six attributes, type-checked; then the object is a ``Config``."""
+        """``Config.__getstate__``'s attributes, type-checked; then the object is a ``Config``.
+
+        Six today; older MMEngine releases pickled the first three to five (the rest default).
+        """
         kinds = (dict, (str, type(None)), (str, type(None)), dict, bool, set)
-        if not (isinstance(state, tuple) and len(state) == len(kinds)
+        if not (isinstance(state, tuple) and 3 <= len(state) <= len(kinds)
                 and all(isinstance(v, k) for v, k in zip(state, kinds))):
-            raise pickle.UnpicklingError("its mmengine Config state is not the six attributes "
-                                         "Config pickles")
+            raise pickle.UnpicklingError("its mmengine Config state is not the attributes Config "
+                                         "pickles")
+        state = (*state, *({}, True, set())[len(state) - 3:])
         cfg_dict = state[0] if isinstance(state[0], ConfigDict) else inert_config_dict(state[0])
         names = ("_cfg_dict", "_filename", "_text", "_env_variables", "_format_python_code",
                  "_imported_names")
