@@ -9,8 +9,10 @@ and the Cog predictor. One set of rules:
   really hold: numpy arrays, scalars and dtypes (numpy 1 ``numpy.core`` and numpy 2 ``numpy._core``
   names), MMEngine's ``HistoryBuffer`` (the message hub's logs; its pickle fetches the class's
   statistics methods with ``getattr``, answered here for that class's own public methods alone) and
-  ``Config`` / ``ConfigDict``. Anything else (a pickle that would call ``os.system``, say) is
-  refused with one line naming the global it found. ``--trust-checkpoint`` (:func:`trusting`) lifts
+  ``Config`` / ``ConfigDict``, each rebuilt as inert data by a stand-in that never calls a
+  constructor able to open a file (:mod:`dwpose.engine.safe_globals` says why each entry is
+  inert). Anything else (a pickle that would call ``os.system``, or ``Config`` with a file name) is
+  refused with one line naming what it found. ``--trust-checkpoint`` (:func:`trusting`) lifts
   the restriction for one command, with a warning.
 - **Normalising** (:func:`select_state_dict`): the weights of a full MMEngine checkpoint or of a bare
   state dict, DDP's ``module.`` prefix stripped, mmcv-1.x ``ema_*`` averaged copies used where
@@ -27,9 +29,7 @@ allow-list serves it.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -37,48 +37,19 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config, ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
 from dwpose.engine import safetensors_io
+from dwpose.engine.safe_globals import MMENGINE_GLOBALS, NUMPY_GLOBALS
 from dwpose.errors import first_line
 from dwpose.fileio import atomic_open, require_file
 
 TRUST_HINT = "if you trust where the file came from, rerun with --trust-checkpoint"
 
 
-def _numpy_globals() -> list:
-    """What numpy needs to rebuild arrays, scalars and dtypes, under numpy 1 and numpy 2 names."""
-    core = getattr(np, "_core", None) or np.core
-    safe: list = [np.ndarray, np.dtype]
-    safe += [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
-                                         np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-                                         np.uint64, np.bool_, np.str_, np.bytes_, np.object_)]
-    for name in ("_reconstruct", "scalar"):
-        fn = getattr(core.multiarray, name)
-        safe += [(fn, f"numpy._core.multiarray.{name}"), (fn, f"numpy.core.multiarray.{name}")]
-    return safe
-
-
-def _history_buffer_method(obj: Any, name: str) -> Any:
-    """``getattr`` as a checkpoint may use it: a public method of ``HistoryBuffer``, nothing else.
-
-    A pickled ``HistoryBuffer`` stores its statistics methods (``min``, ``mean``, ...) as
-    ``getattr(HistoryBuffer, 'min')``; any other use (``getattr(f, '__globals__')``) is refused.
-    """
-    if obj is HistoryBuffer and not name.startswith("_") and inspect.isfunction(
-            vars(HistoryBuffer).get(name)):
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(f"it asks for getattr({getattr(obj, '__name__', type(obj).__name__)}, "
-                                 f"{name!r}), which the safe loader refuses")
-
-
 # numpy is allowed process-wide (DWPoseRunner checkpoints hold numpy values, and every weights-only
-# load in this process may rebuild them); the MMEngine pieces only inside safe_loading().
-NUMPY_GLOBALS: list = _numpy_globals()
+# load in this process may rebuild them); the MMEngine stand-ins only inside safe_loading().
 torch.serialization.add_safe_globals(NUMPY_GLOBALS)
-MMENGINE_GLOBALS: list = [HistoryBuffer, (_history_buffer_method, "builtins.getattr"), ConfigDict,
-                          Config]
 _safe_depth = 0
 _safe_context: Any = None
 _trusted = False
@@ -323,27 +294,58 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
 _CKPT_RE = re.compile(r"^(epoch|iter)_(\d+)\.pth$")
 
 
-def find_resumable_checkpoint(work_dir: str | os.PathLike) -> Optional[str]:
+def _named_by_marker(work_dir: Path) -> Optional[Path]:
+    """The checkpoint ``last_checkpoint`` names (in ``work_dir`` when the work dir has moved)."""
+    marker = work_dir / "last_checkpoint"
+    if not marker.is_file():
+        return None
+    named = Path(marker.read_text().strip())
+    if not named.name:
+        return None
+    if named.is_absolute() and named.is_file():
+        return named
+    return work_dir / named.name
+
+
+def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool = False,
+                              skipped: Optional[List[str]] = None) -> Optional[str]:
     """The newest checkpoint in ``work_dir`` that actually loads, or ``None``.
 
-    ``last_checkpoint`` is preferred when it names a readable file; otherwise ``epoch_*.pth`` /
-    ``iter_*.pth`` are tried newest first, so a checkpoint cut short by a kill is skipped.
+    The checkpoint ``last_checkpoint`` names comes first; then ``epoch_*.pth`` / ``iter_*.pth``,
+    newest first. A candidate that does not load (truncated, refused, missing) is skipped, with one
+    line saying which and why appended to ``skipped``.
+
+    Args:
+        allow_older: accept a rewind past an unreadable ``last_checkpoint`` checkpoint (to an older
+            one, or to a fresh start); without it that is refused.
+
+    Raises:
+        ValueError: ``last_checkpoint`` names a checkpoint that does not load and ``allow_older``
+            is false (the message names the checkpoint, why, and what resuming would fall back to).
     """
     work_dir = Path(work_dir)
-    candidates: list[Path] = []
-    marker = work_dir / "last_checkpoint"
-    if marker.is_file():
-        named = Path(marker.read_text().strip())
-        if named.name:
-            candidates.append(named if named.is_absolute() else work_dir / named.name)
+    named = _named_by_marker(work_dir)
     found = [(int(m.group(2)), p) for p in work_dir.glob("*.pth") if (m := _CKPT_RE.match(p.name))]
-    candidates += [p for _, p in sorted(found, reverse=True)]
+    candidates = ([named] if named else []) + [p for _, p in sorted(found, reverse=True) if p != named]
+    refused: Optional[str] = None
     for cand in candidates:
         try:
             read_checkpoint(cand)
-        except (OSError, ValueError):  # missing, a folder, truncated, unsafe
+        except (OSError, ValueError) as exc:  # missing, a folder, truncated, unsafe
+            why = first_line(exc).replace(f"cannot read checkpoint {cand}: ", "").replace(
+                f"cannot read checkpoint {cand} ", "")
+            if cand == named:
+                refused = f"last_checkpoint names {cand}, which does not load ({why})"
+            if skipped is not None:
+                skipped.append(f"skipped {cand}: {why}")
             continue
+        if refused and not allow_older:
+            raise ValueError(f"{refused}; resuming would rewind to the older {cand}: rerun with "
+                             "--resume-older to accept that, or name a checkpoint with --resume CKPT")
         return str(cand)
+    if refused and not allow_older:
+        raise ValueError(f"{refused}, and no older checkpoint loads: rerun with --resume-older to "
+                         "start fresh")
     return None
 
 

@@ -1,6 +1,6 @@
 """Train a pose model or a distiller from a config (single process, torchrun or slurm).
 
-    python -m dwpose.engine.train CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python -m dwpose.engine.train CONFIG [--work-dir DIR] [--resume [CKPT]] [--resume-older] [--amp]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi] [--trust-checkpoint]
 
 ``tools/train.py`` (and ``tools/dist_train.sh``) run :func:`main` with the same arguments.
@@ -27,7 +27,12 @@ PROG = "python -m dwpose.engine.train"
 def parse_args(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> argparse.Namespace:
     p = entry_parser(prog, __doc__, "where logs and checkpoints go (default work_dirs/<config>)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
-                   help="resume from CKPT, or from the newest readable checkpoint in the work dir")
+                   help="resume from CKPT, or from the newest readable checkpoint in the work dir "
+                        "(the one last_checkpoint names; if that one does not load, refused unless "
+                        "--resume-older)")
+    p.add_argument("--resume-older", action="store_true",
+                   help="with --resume: when the checkpoint last_checkpoint names does not load, "
+                        "resume from the newest older one that does (or start fresh)")
     p.add_argument("--amp", action="store_true",
                    help="mixed precision: fp16 AMP on CUDA, bf16 autocast on a CPU with native bf16")
     add_common_arguments(p, "train_cfg.max_epochs=10 data_root=/data/")
@@ -46,8 +51,14 @@ def prepare_train_cfg(args: Any):
         from dwpose.engine.amp import configure_amp
 
         print(configure_amp(cfg))
+    if getattr(args, "resume_older", False) and args.resume is None:
+        args.resume = "auto"
     if args.resume == "auto":
-        found = find_resumable_checkpoint(cfg.work_dir)
+        skipped: list = []
+        older = getattr(args, "resume_older", False)
+        found = find_resumable_checkpoint(cfg.work_dir, allow_older=older, skipped=skipped)
+        for line in skipped:
+            print(f"resume: {line}")
         cfg.resume = found is not None
         cfg.load_from = found
         print(f"resume: {found or 'no readable checkpoint in ' + cfg.work_dir + ', starting fresh'}")

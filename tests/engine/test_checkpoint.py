@@ -159,8 +159,38 @@ def test_truncated_checkpoint_is_a_clear_error_and_skipped_for_resume(tmp_path):
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
     with pytest.raises(ValueError, match="truncated"):
         read_checkpoint(tmp_path / "epoch_2.pth")
-    assert find_resumable_checkpoint(tmp_path) == str(tmp_path / "epoch_1.pth")
+    # last_checkpoint names the truncated one: no silent rewind
+    with pytest.raises(ValueError, match=f"last_checkpoint names {tmp_path / 'epoch_2.pth'}, which "
+                                         r"does not load \(.*truncated.*\); resuming would rewind to "
+                                         f"the older {tmp_path / 'epoch_1.pth'}: rerun with --resume-older"):
+        find_resumable_checkpoint(tmp_path)
+    skipped: list = []
+    found = find_resumable_checkpoint(tmp_path, allow_older=True, skipped=skipped)
+    assert found == str(tmp_path / "epoch_1.pth")
+    assert len(skipped) == 1 and skipped[0].startswith(f"skipped {tmp_path / 'epoch_2.pth'}: ")
+    assert "truncated" in skipped[0]
+    # without last_checkpoint (nothing named), the newest that loads, the skip said
+    (tmp_path / "last_checkpoint").unlink()
+    skipped.clear()
+    assert find_resumable_checkpoint(tmp_path, skipped=skipped) == str(tmp_path / "epoch_1.pth")
+    assert len(skipped) == 1 and "epoch_2.pth" in skipped[0]
     assert find_resumable_checkpoint(tmp_path / "nothing-here") is None
+
+
+def test_resume_never_rewinds_to_nothing_without_asking(tmp_path):
+    atomic_save(_mmengine_like_checkpoint(), tmp_path / "epoch_1.pth")
+    (tmp_path / "epoch_1.pth").write_bytes(b"not a checkpoint")
+    (tmp_path / "last_checkpoint").write_text("/elsewhere/epoch_1.pth")  # a moved work dir
+    with pytest.raises(ValueError, match="no older checkpoint loads: rerun with --resume-older"):
+        find_resumable_checkpoint(tmp_path)
+    assert find_resumable_checkpoint(tmp_path, allow_older=True) is None
+
+
+def test_last_checkpoint_of_a_moved_work_dir_is_found_beside_it(tmp_path):
+    atomic_save(_mmengine_like_checkpoint(), tmp_path / "epoch_1.pth")
+    atomic_save(_mmengine_like_checkpoint(), tmp_path / "epoch_3.pth")
+    (tmp_path / "last_checkpoint").write_text("/old/place/epoch_1.pth")
+    assert find_resumable_checkpoint(tmp_path) == str(tmp_path / "epoch_1.pth")  # named beats newest
 
 
 def test_atomic_save_leaves_no_partial_file_on_failure(tmp_path):
@@ -171,3 +201,21 @@ def test_atomic_save_leaves_no_partial_file_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_save({"x": Unpicklable()}, tmp_path / "a.pth")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_resume_says_what_it_skipped_and_needs_resume_older_to_rewind(tmp_path, capsys):
+    from dwpose.engine.train import parse_args, prepare_train_cfg
+
+    cfg = pathlib.Path(__file__).resolve().parents[2] / "configs/demo/rtmpose-student_demo.py"
+    atomic_save(_mmengine_like_checkpoint(), tmp_path / "epoch_1.pth")
+    (tmp_path / "epoch_2.pth").write_bytes(b"cut short")
+    (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
+    with pytest.raises(ValueError, match="rerun with --resume-older"):
+        prepare_train_cfg(parse_args([str(cfg), "--work-dir", str(tmp_path), "--resume"]))
+    capsys.readouterr()
+    got = prepare_train_cfg(parse_args([str(cfg), "--work-dir", str(tmp_path), "--resume-older"]))
+    assert got.resume and got.load_from == str(tmp_path / "epoch_1.pth")
+    lines = capsys.readouterr().out.splitlines()
+    skipped = [line for line in lines if line.startswith("resume: skipped")]
+    assert len(skipped) == 1 and skipped[0].startswith(f"resume: skipped {tmp_path / 'epoch_2.pth'}: ")
+    assert f"resume: {tmp_path / 'epoch_1.pth'}" in lines
