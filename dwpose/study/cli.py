@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variants", nargs="+", metavar="NAME", choices=VARIANT_NAMES,
                    help=f"subset of {', '.join(VARIANT_NAMES)} (default: all the config set allows)")
     p.add_argument("--dry-run", action="store_true", help="print every run's steps and exit")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write study.md/.json/.png from the runs finished so far, listing "
+                        "the planned runs that are missing (for a study still under way)")
     p.add_argument("--verbose", action="store_true", help="echo the training progress lines")
 
 
@@ -169,11 +172,20 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
     common = (*data_options(data), *cs.cfg_options)  # what every train run gets first
     print(f"study {cs.name!r}: {len(variants)} variants x seeds {list(seeds)} + the shared teacher "
           f"(epochs: teacher {epochs.teacher}, stage 1 {epochs.s1}, stage 2 {epochs.s2}) -> {work}")
-    status = execute(plan, Context(work=work, data=data, options=cs.cfg_options, quiet=not args.verbose))
+    missing = [r for r in plan if not r.result.is_file()]
+    if args.report_only:
+        if plan[0] in missing:
+            raise ValueError(f"{work}: the shared teacher has not finished; nothing to report yet")
+        status = {(r.variant, r.seed): "skipped" for r in plan if r not in missing}
+        plan = [r for r in plan if r not in missing]
+    else:
+        status = execute(plan, Context(work=work, data=data, options=cs.cfg_options, quiet=not args.verbose))
+        missing = []
     settings = {"config_set": cs.to_json(), "data": data_desc, "epochs": vars(epochs), "seeds": list(seeds),
                 "teacher_seed": cs.teacher_seed, "variants": list(variants),
                 "common_options": [o.replace(f"={work}/", "=DIR/") for o in common]}
     study = build_study(cs.name, command or _command(), settings, collect(plan, work), variants)
+    study["missing"] = [{"variant": r.variant, "seed": r.seed} for r in missing]
     write_outputs(study, work)
     from dwpose.study.report import format_table
 
