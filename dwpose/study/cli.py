@@ -105,7 +105,7 @@ def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[di
     """The ``study.json`` dict from the per-run rows of :func:`dwpose.study.execute.collect`."""
     from dwpose.study.report import machine_description
 
-    teacher = next(r for r in rows if r["variant"] == TEACHER)
+    teacher = next((r for r in rows if r["variant"] == TEACHER), None)
     out_variants = []
     for v in (v for v in VARIANTS if v.name in variants):
         runs = sorted((r for r in rows if r["variant"] == v.name), key=lambda r: r["seed"])
@@ -114,7 +114,7 @@ def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[di
                              "runs": [{k: r.get(k) for k in RUN_KEYS} for r in runs]})
     return {"study": name, "command": command, "machine": machine_description(),
             "finished": datetime.datetime.now().isoformat(timespec="seconds"), "settings": settings,
-            "teacher": {k: teacher.get(k) for k in RUN_KEYS},
+            "teacher": {k: teacher.get(k) for k in RUN_KEYS} if teacher else None,
             "variants": out_variants, "paired": paired_comparisons(out_variants)}
 
 
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
           f"(epochs: teacher {epochs.teacher}, stage 1 {epochs.s1}, stage 2 {epochs.s2}) -> {work}")
     missing = [r for r in plan if not r.result.is_file()]
     if args.report_only:
-        if plan[0] in missing:
+        if any(r.variant == TEACHER for r in missing):
             raise ValueError(f"{work}: the shared teacher has not finished; nothing to report yet")
         status = {(r.variant, r.seed): "skipped" for r in plan if r not in missing}
         plan = [r for r in plan if r not in missing]
