@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variants", nargs="+", metavar="NAME", choices=VARIANT_NAMES,
                    help=f"subset of {', '.join(VARIANT_NAMES)} (default: all the config set allows)")
     p.add_argument("--dry-run", action="store_true", help="print every run's steps and exit")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write study.md/.json/.png from the runs finished so far, listing "
+                        "the planned runs that are missing (for a study still under way)")
     p.add_argument("--verbose", action="store_true", help="echo the training progress lines")
 
 
@@ -102,7 +105,7 @@ def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[di
     """The ``study.json`` dict from the per-run rows of :func:`dwpose.study.execute.collect`."""
     from dwpose.study.report import machine_description
 
-    teacher = next(r for r in rows if r["variant"] == TEACHER)
+    teacher = next((r for r in rows if r["variant"] == TEACHER), None)
     out_variants = []
     for v in (v for v in VARIANTS if v.name in variants):
         runs = sorted((r for r in rows if r["variant"] == v.name), key=lambda r: r["seed"])
@@ -111,7 +114,7 @@ def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[di
                              "runs": [{k: r.get(k) for k in RUN_KEYS} for r in runs]})
     return {"study": name, "command": command, "machine": machine_description(),
             "finished": datetime.datetime.now().isoformat(timespec="seconds"), "settings": settings,
-            "teacher": {k: teacher.get(k) for k in RUN_KEYS},
+            "teacher": {k: teacher.get(k) for k in RUN_KEYS} if teacher else None,
             "variants": out_variants, "paired": paired_comparisons(out_variants)}
 
 
@@ -169,11 +172,20 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
     common = (*data_options(data), *cs.cfg_options)  # what every train run gets first
     print(f"study {cs.name!r}: {len(variants)} variants x seeds {list(seeds)} + the shared teacher "
           f"(epochs: teacher {epochs.teacher}, stage 1 {epochs.s1}, stage 2 {epochs.s2}) -> {work}")
-    status = execute(plan, Context(work=work, data=data, options=cs.cfg_options, quiet=not args.verbose))
+    missing = [r for r in plan if not r.result.is_file()]
+    if args.report_only:
+        if any(r.variant == TEACHER for r in missing):
+            raise ValueError(f"{work}: the shared teacher has not finished; nothing to report yet")
+        status = {(r.variant, r.seed): "skipped" for r in plan if r not in missing}
+        plan = [r for r in plan if r not in missing]
+    else:
+        status = execute(plan, Context(work=work, data=data, options=cs.cfg_options, quiet=not args.verbose))
+        missing = []
     settings = {"config_set": cs.to_json(), "data": data_desc, "epochs": vars(epochs), "seeds": list(seeds),
                 "teacher_seed": cs.teacher_seed, "variants": list(variants),
                 "common_options": [o.replace(f"={work}/", "=DIR/") for o in common]}
     study = build_study(cs.name, command or _command(), settings, collect(plan, work), variants)
+    study["missing"] = [{"variant": r.variant, "seed": r.seed} for r in missing]
     write_outputs(study, work)
     from dwpose.study.report import format_table
 

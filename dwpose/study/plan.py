@@ -288,14 +288,15 @@ def default_variants(cs: ConfigSet) -> Tuple[str, ...]:
 def build_plan(cs: ConfigSet, variants: Sequence[str], seeds: Sequence[int], epochs: Epochs, work: Path,
                mmpose_schedule: Optional[Callable[[], Tuple[Tuple[str, ...], Tuple[str, ...]]]] = None
                ) -> List[Run]:
-    """The teacher run, then every variant for seed 0, every variant for seed 1, ...
+    """The teacher run (unless only ``plain`` is planned), then every variant for seed 0, for seed 1, ...
 
     Seed-major order, so an interrupted study has complete comparisons for its first seeds.
     ``mmpose_schedule`` is called once, only when an mmpose variant is planned.
     """
     variants = check_variants(variants, cs)
     frozen = mmpose_schedule() if mmpose_schedule and any(v in MMPOSE_VARIANTS for v in variants) else None
-    runs = [teacher_run(cs, epochs, work)]
+    # the plain student learns from the ground truth alone: a study of it alone trains no teacher
+    runs = [teacher_run(cs, epochs, work)] if any(v != "plain" for v in variants) else []
     runs += [variant_run(cs, v, s, epochs, work, frozen) for s in seeds for v in variants]
     return runs
 

@@ -126,13 +126,22 @@ def _settings_lines(study: Dict[str, Any]) -> List[str]:
     ]
 
 
+def _missing_lines(study: Dict[str, Any]) -> List[str]:
+    missing = study.get("missing") or []
+    if not missing:
+        return []
+    runs = ", ".join(f"{m['variant']} seed {m['seed']}" for m in missing)
+    return [f"**Incomplete study**: {len(missing)} planned runs have not finished and are not in any "
+            f"figure above or below: {runs}. Rerunning the command without `--report-only` trains them.", ""]
+
+
 def format_markdown(study: Dict[str, Any]) -> str:
     """The whole ``study.md``."""
     lines = [f"# Distillation study: {study['study']}", ""]
     lines += _settings_lines(study)
     lines += ["", "AP on the validation split, mean ± sample standard deviation (n - 1) over seeds "
               "(a single seed shows no ±); every seed of every variant is included.", "",
-              format_table(study), "",
+              format_table(study), "", *_missing_lines(study),
               "## Paired differences", "",
               "Mean over the seeds both variants ran of (variant - baseline) AP, same seed, with its 95 % "
               "t-based confidence interval in brackets (n - 1 degrees of freedom):", "",

@@ -100,7 +100,8 @@ def test_paired_difference_and_its_t_interval_by_hand():
 
 def test_breakout_epoch_reads_the_first_epoch_below_the_level(tmp_path):
     log = tmp_path / "train_output.log"
-    line = "12/07 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/20]  lr: 1e-3  loss: {v}  loss_kpt: {v}  acc_pose: 0.1"
+    line = ("12/07 - mmengine - INFO - Epoch(train)  [{e}][{i:>2}/20]  lr: 1e-3  loss: {v}  loss_kpt: {v}  "
+            "acc_pose: 0.1")
     rows = [(1, 10, 0.55), (1, 20, 0.50), (2, 10, 0.44), (2, 20, 0.43), (3, 5, 0.45), (3, 10, 0.419)]
     log.write_text("\n".join(line.format(e=e, i=i, v=v) for e, i, v in rows) + "\n")
     assert breakout_epoch(log) == 3

@@ -37,15 +37,17 @@ def pretrained_set():
 
 
 def test_pretrained_set_starts_every_whole_body_run_from_the_body_backbones(pretrained_set, tmp_path):
-    assert pretrained_set.has_pretrain and pretrained_set.student_pretrain == DEMO / "rtmpose-student_body-pretrain_demo.py"
+    assert pretrained_set.has_pretrain
+    assert pretrained_set.student_pretrain == DEMO / "rtmpose-student_body-pretrain_demo.py"
     epochs = Epochs(teacher=40, s1=25, s2=15, pretrain=25)
     plan = build_plan(pretrained_set, ["plain", "s1_full", "dwpose", "mmpose_s1", "mmpose_dwpose"], [200],
                       epochs, tmp_path, lambda: FROZEN)
     runs = {r.variant: r for r in plan}
     student_body = tmp_path / "pretrain" / "student" / "final.pth"
     teacher_body = tmp_path / "pretrain" / "teacher" / "final.pth"
-    init = lambda ckpt: ["model.backbone.init_cfg._delete_=True", "model.backbone.init_cfg.type=Pretrained",  # noqa: E731
-                         "model.backbone.init_cfg.prefix=backbone.", f"model.backbone.init_cfg.checkpoint={ckpt}"]
+    key = "model.backbone.init_cfg"
+    init = lambda ckpt: [f"{key}._delete_=True", f"{key}.type=Pretrained",  # noqa: E731
+                         f"{key}.prefix=backbone.", f"{key}.checkpoint={ckpt}"]
     pre_t, teacher, _ = runs["teacher"].steps
     assert pre_t.config == pretrained_set.teacher_pretrain and pre_t.output == teacher_body
     assert _options(pre_t) == ["train_cfg.max_epochs=25"]
@@ -68,7 +70,8 @@ def test_pretrained_child_config_loads_the_backbone(pretrained_set, tmp_path):
     from dwpose.engine.config import read_config
     from dwpose.workflow import write_pretrained_child
 
-    child = write_pretrained_child(pretrained_set.student, tmp_path / "body.pth", tmp_path / "student_init.py")
+    child = write_pretrained_child(pretrained_set.student, tmp_path / "body.pth",
+                                   tmp_path / "student_init.py")
     cfg = read_config(child)
     assert cfg.model.backbone.init_cfg == {"type": "Pretrained", "prefix": "backbone.",
                                            "checkpoint": str(tmp_path / "body.pth")}

@@ -24,8 +24,8 @@ LOADER_OPTS = [f"{split}_dataloader.{key}" for split in ("train", "val", "test")
                for key in ("num_workers=0", "persistent_workers=False")]
 
 
-def _study(set_file: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, str(TOOL), str(set_file), "--work-dir", str(work), "--seed-list", "0",
+def _study(set_file: Path, work: Path, *extra: str, seeds: str = "0") -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(TOOL), str(set_file), "--work-dir", str(work), "--seed-list", seeds,
            "--epochs", "1", "--variants", "plain", "s1_full", *extra]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
@@ -49,6 +49,8 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
         "name": "tiny", "teacher": str(DEMO / "rtmpose-teacher_demo.py"),
         "student": str(DEMO / "rtmpose-student_demo.py"), "s1": str(DEMO / "dwpose_s1_demo.py"),
         "s2": str(DEMO / "dwpose_s2_demo.py"), "demo_data": {"num_train": 16, "num_val": 8, "seed": 0},
+        "student_pretrain": str(DEMO / "rtmpose-student_body-pretrain_demo.py"),
+        "teacher_pretrain": str(DEMO / "rtmpose-teacher_body-pretrain_demo.py"),
         "cfg_options": LOADER_OPTS, "teacher_seed": 21}))  # JSON is YAML
     work = tmp_path / "study"
     first = _study(set_file, work)
@@ -57,7 +59,15 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
 
     study = json.loads((work / "study.json").read_text())
     assert study["settings"]["seeds"] == [0]
-    assert study["settings"]["epochs"] == {"teacher": 1, "s1": 1, "s2": 1}
+    assert study["settings"]["epochs"] == {"teacher": 1, "s1": 1, "s2": 1, "pretrain": 1}
+    # the body pre-training ran once per backbone, and every whole-body run loaded it
+    for who, logs in (("student", ["runs/plain/seed0/train", "runs/s1_full/seed0/s1"]),
+                      ("teacher", ["teacher/train"])):
+        body = work / "pretrain" / who / "final.pth"
+        assert body.is_file()
+        for log in logs:
+            text = (work / log / "train_output.log").read_text()
+            assert f"Loads checkpoint by local backend from path: {body}" in text
     assert [v["name"] for v in study["variants"]] == ["plain", "s1_full"]
     # study.json against the per-run AP tables written by tools/test.py
     for v in study["variants"]:
@@ -65,6 +75,12 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
         table = json.loads((work / run["result"]).read_text())["rows"][f"{v['name']}_seed0"]
         assert run["ap"] == {p: table[p]["AP"] for p in PARTS}
         assert v["n"] == 1 and v["mean"] == run["ap"] and v["std"] == dict.fromkeys(PARTS)
+        assert "breakout_epoch" in run  # an int, or None for a run that never left the average pose
+    (paired,) = [d for d in study["paired"] if (d["variant"], d["baseline"]) == ("s1_full", "plain")]
+    ap = {v["name"]: v["runs"][0]["ap"] for v in study["variants"]}
+    assert paired["mean"]["wholebody"] == pytest.approx(ap["s1_full"]["wholebody"] - ap["plain"]["wholebody"])
+    assert paired["n"] == 1 and paired["ci"]["wholebody"] is None
+    assert f"| `s1_full` - `plain` | 1 | {paired['mean']['body']:+.3f} |" in (work / "study.md").read_text()
     teacher_table = json.loads((work / study["teacher"]["result"]).read_text())["rows"]["teacher"]
     assert study["teacher"]["ap"] == {p: teacher_table[p]["AP"] for p in PARTS}
     # study.md against study.json
@@ -101,6 +117,15 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in outputs} == mtimes
     rows = _md_rows((work / "study.md").read_text())
     assert rows["plain student (no distillation)"] == ["1", "0.610", "0.520", "0.430", "0.340", "0.250"]
+
+    # a report of a study under way: what finished, and what is missing, without training
+    partial = _study(set_file, work, "--report-only", seeds="0,1")
+    assert partial.returncode == 0, partial.stdout[-3000:] + partial.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in outputs} == mtimes
+    assert not (work / "runs" / "plain" / "seed1").exists()
+    report = json.loads((work / "study.json").read_text())
+    assert report["missing"] == [{"variant": "plain", "seed": 1}, {"variant": "s1_full", "seed": 1}]
+    assert "**Incomplete study**: 2 planned runs" in (work / "study.md").read_text()
 
     # a work dir never mixes settings
     third = _study(set_file, work, "--epochs", "2")
