@@ -1,4 +1,4 @@
-"""The package's layout rules (issue 12): every module imports on its own, there is no import loop, and
+"""The package's layout rules: every module imports on its own, there is no import loop, and
 the light modules stay light.
 
 An import loop is found statically: the graph of ``dwpose`` modules that import each other (at module

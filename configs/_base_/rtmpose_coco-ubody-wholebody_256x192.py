@@ -1,4 +1,4 @@
-# The DWPose recipe for one RTMPose model at 256x192 (DWPOSE_SPEC.md section 2), size l.
+# The DWPose recipe for one RTMPose model at 256x192 (docs/algorithm.md), size l.
 # Size configs override only the backbone depth/width and the head's input channels.
 _base_ = ['./default_runtime.py']
 

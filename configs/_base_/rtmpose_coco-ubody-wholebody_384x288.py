@@ -1,4 +1,4 @@
-# The DWPose recipe for one RTMPose model at 384x288 (DWPOSE_SPEC.md section 2), size l.
+# The DWPose recipe for one RTMPose model at 384x288 (docs/algorithm.md), size l.
 # Same as the 256x192 recipe but for input size, SimCC sigma, head feature map and batch 32.
 # Size configs override only the backbone depth/width and the head's input channels.
 _base_ = ['./default_runtime.py']

@@ -7,7 +7,9 @@
 # after 25 epochs); alpha 7e-6 keeps it below L_gt.
 # Train:  python tools/train.py configs/demo/dwpose_s1_demo.py \
 #             --cfg-options model.teacher_ckpt=<trained demo teacher, plain checkpoint>
-# Export: python pth_transfer.py <best checkpoint of this run> work_dirs/demo/dwpose-student_stage1.pth
+# Export: python pth_transfer.py <last checkpoint of this run> <plain student checkpoint>
+# `dwpose demo` passes work_dirs/demo/teacher/final.pth, trains into work_dirs/demo/s1/ and exports
+# work_dirs/demo/s1/final.pth to work_dirs/demo/s1_student.pth.
 _base_ = ['./rtmpose-student_demo.py']
 
 model = dict(

@@ -4,7 +4,9 @@
 # recipe's (60 of 270 epochs); DWPoseRunner rescales cosine and pipeline switch to max_epochs.
 # Train:  python tools/train.py configs/demo/dwpose_s2_demo.py \
 #             --cfg-options model.teacher_ckpt=<stage-1 export>
-# Export: python pth_transfer.py <best checkpoint of this run> work_dirs/demo/dwpose-student.pth
+# Export: python pth_transfer.py <last checkpoint of this run> <plain student checkpoint>
+# `dwpose demo` passes work_dirs/demo/s1_student.pth, trains into work_dirs/demo/s2/ and exports
+# work_dirs/demo/s2/final.pth to work_dirs/demo/dwpose_student.pth.
 _base_ = ['./rtmpose-student_demo.py']
 
 max_epochs = 15

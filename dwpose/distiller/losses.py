@@ -1,4 +1,4 @@
-"""DWPose's two distillation losses as stateless functions of tensors (DWPOSE_SPEC.md section 3).
+"""DWPose's two distillation losses as stateless functions of tensors (docs/algorithm.md).
 
 Notation: N batch size, C channels, K keypoints, Wx / Wy SimCC bins on the x / y axis.
 

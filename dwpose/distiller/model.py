@@ -1,4 +1,4 @@
-"""``TwoStageDistiller``: DWPose's two-stage distillation as one MMPose model (DWPOSE_SPEC.md s. 3).
+"""``TwoStageDistiller``: DWPose's two-stage distillation as one MMPose model (docs/algorithm.md).
 
 Stage 1: a frozen teacher and a student see the same batch;
 ``L = L_gt + (1 - e/E) * (L_fea + L_logit)`` with e the 0-based epoch and E the run's max epochs

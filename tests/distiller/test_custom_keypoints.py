@@ -1,8 +1,8 @@
-"""The README's custom keypoint walk-through (K = 21, one hand), step by step, on real photos.
+"""The custom keypoint walk-through of docs/training.md (K = 21, one hand), step by step, on real photos.
 
 The data set is generated from COCO-WholeBody mini (../shared): the left hands, 21 keypoints each
 (``python -m dwpose.datasets.part_subset``). The configs are a copy of ``configs/custom/hand21`` with
-``_base_/dataset.py`` edited to point at it, as the README tells a user to do. Every step runs through
+``_base_/dataset.py`` edited to point at it, as docs/training.md tells a user to do. Every step runs through
 the real entry points (tools/train.py's, pth_transfer.py's, ``dwpose predict`` / ``dwpose export``),
 shortened by ``--cfg-options`` to one step of batch 2.
 """

@@ -142,7 +142,7 @@ def _mmengine_style_checkpoint(path: Path, extra=None) -> None:
 
 
 def test_reads_plain_mmengine_checkpoints_safely(tmp_path):
-    """mmpose's own pth_transfer cannot read these under torch >= 2.6 (DWPOSE_SPEC 7.7)."""
+    """mmpose's own pth_transfer cannot read these under torch >= 2.6 (docs/algorithm.md)."""
     src = tmp_path / "mmengine.pth"
     _mmengine_style_checkpoint(src)
     with pytest.raises(Exception, match="HistoryBuffer"):

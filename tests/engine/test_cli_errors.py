@@ -1,6 +1,6 @@
 """Bad input to the tools and commands: one clear error line, exit status 2, no traceback.
 
-``test_user_mistakes`` is the table of issue 16 (items 6-8): every case ends with exactly one
+``test_user_mistakes`` is the table of user mistakes: every case ends with exactly one
 ``PROG: error:`` line, exit status 2 and no traceback; a folder with broken pictures finishes with exit
 status 3 and a summary line.
 """
@@ -120,7 +120,7 @@ def test_test_tool_missing_checkpoint(tmp_path):
     _assert_one_line_error(proc, "does not exist")
 
 
-# --- the table of issue 16 ----------------------------------------------------------------------------
+# --- the table of user mistakes ------------------------------------------------------------------------
 
 ERROR_LINE = re.compile(r"^(\S+: )?error:")
 ENV_DROP = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")

@@ -92,7 +92,7 @@ def test_fixed_batch_one_model_loops_and_agrees(tmp_path):
 
 
 def test_crops_are_rgb_before_the_rgb_mean_std(peaks_onnx):
-    """Cog wrapper defect (DWPOSE_SPEC 7.6): it fed BGR pixels to a model normalised with RGB mean/std."""
+    """Cog wrapper defect (docs/algorithm.md): it fed BGR pixels to a model normalised with RGB mean/std."""
     model = RecordingModel(OnnxPoseModel(peaks_onnx.path))
     image = np.zeros((200, 200, 3), np.uint8)
     image[..., 0] = 255  # pure blue in BGR

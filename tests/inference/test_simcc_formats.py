@@ -13,7 +13,7 @@ from dwpose.inference.formats import (
 )
 from dwpose.inference.simcc import decode_simcc
 
-# DWPOSE_SPEC.md section 6: OpenPose slot -> COCO body index (neck handled separately).
+# The Cog wrapper's OpenPose-18 layout: OpenPose slot -> COCO body index (neck handled separately).
 SPEC_ORDER = {
     0: 0,
     2: 6,

@@ -74,7 +74,7 @@ def _one_person(width=400, height=300):
 
 
 def test_overlay_keeps_the_photo_and_black_canvas_does_not():
-    """Cog wrapper defect (DWPOSE_SPEC 7.6): its README promised an overlay but it drew on black."""
+    """Cog wrapper defect (docs/algorithm.md): its README promised an overlay but it drew on black."""
     image = np.random.default_rng(1).integers(30, 220, (300, 400, 3), dtype=np.uint8)
     kpts, scores = _one_person()
     overlay = draw_poses(image, kpts, scores, 0.3, canvas="image")

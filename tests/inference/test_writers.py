@@ -45,7 +45,7 @@ def test_npz_without_people_is_empty(tmp_path):
 
 
 def test_hands_belong_to_their_own_person():
-    """Cog wrapper defect (DWPOSE_SPEC 7.6): with several people it paired hands across persons."""
+    """Cog wrapper defect (docs/algorithm.md): with several people it paired hands across persons."""
     kpts, scores, size = _people(4)
     data = np.load(io.BytesIO(cog_npz_bytes(kpts, scores, size, 0.3)), allow_pickle=True)
     for p in range(4):

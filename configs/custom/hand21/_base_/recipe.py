@@ -1,4 +1,4 @@
-# The DWPose recipe (schedule, pipeline, EMA, pipeline switch; DWPOSE_SPEC.md section 2) on the
+# The DWPose recipe (schedule, pipeline, EMA, pipeline switch; docs/algorithm.md) on the
 # keypoint set of ./dataset.py: K-keypoint RTMCC head, CocoDataset with that metainfo, COCO AP with its
 # sigmas (CocoMetric), ground-truth boxes at validation. Model: RTMPose-l; size configs override
 # the backbone width / depth and the head's input channels.

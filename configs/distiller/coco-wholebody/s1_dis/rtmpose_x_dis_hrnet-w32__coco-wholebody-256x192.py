@@ -1,6 +1,6 @@
 # DWPose stage 1 on COCO-WholeBody at 256x192:
 # RTMPose-x teacher (frozen) -> SimCC-HRNet-w32 (SimDR) student.
-#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (docs/algorithm.md)
 #   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last feature maps:
 #             align = 1x1 conv 32 -> 1280 channels after averaging HRNet's 64 x 48 map onto
 #             the teacher's 8 x 6 (dwpose/distiller/align.py)

@@ -1,6 +1,6 @@
 # DWPose stage 1 on COCO-WholeBody at 256x192:
 # SimCC-HRNet-w32 (SimDR) teacher (frozen) -> RTMPose-m student.
-#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (docs/algorithm.md)
 #   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last feature maps:
 #             align = 1x1 conv 768 -> 32 channels, then bilinear upsampling of the 8 x 6 map to
 #             HRNet's 64 x 48 (dwpose/distiller/align.py)

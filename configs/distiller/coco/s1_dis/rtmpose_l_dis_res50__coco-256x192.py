@@ -1,6 +1,6 @@
 # DWPose stage 1 on body-only COCO (17 keypoints) at 256x192:
 # RTMPose-l (CSPNeXt + RTMCCHead) teacher (frozen) -> SimCC-ResNet-50 student.
-#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (docs/algorithm.md)
 #   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last feature maps:
 #             align = 1x1 conv 2048 -> 1024 channels on ResNet-50's 8 x 6 map (before the head's deconvs)
 #   L_logit = logit_weight * (KL_x + KL_y) / K, beta = 10 (the student head loss's beta); same SimCC

@@ -1,6 +1,6 @@
 # DWPose stage 1 on MPII (16 keypoints, PCKh@0.5) at 256x256:
 # SimCC-ResNet-50 teacher (frozen) -> SimCC-MobileNetV2 student.
-#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (docs/algorithm.md)
 #   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last feature maps:
 #             align = 1x1 conv 1280 -> 2048 channels; both maps are 8 x 8
 #   L_logit = logit_weight * (KL_x + KL_y) / K, beta = 10 (the student head loss's beta); same SimCC

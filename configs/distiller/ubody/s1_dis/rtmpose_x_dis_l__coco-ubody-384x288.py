@@ -1,6 +1,6 @@
 # DWPose stage 1 on COCO-WholeBody + UBody at 384x288:
 # RTMPose-x teacher (frozen) -> RTMPose-l student.
-#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (DWPOSE_SPEC.md s. 3)
+#   L = L_gt + (1 - epoch / max_epochs) * (L_fea + L_logit)                    (docs/algorithm.md)
 #   L_fea   = feature_alpha * (1/N) * sum (align(F_student) - F_teacher)^2 on the last backbone stage;
 #             align = 1x1 conv 1024 -> 1280 channels (with bias), trained with the student
 #   L_logit = logit_weight * (KL_x + KL_y) / K, beta = 10 (the student head loss's beta)
