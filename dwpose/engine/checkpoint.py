@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional
@@ -101,8 +102,28 @@ def trusting(enabled: bool = True, prog: str = "dwpose") -> Iterator[None]:
             os.environ[_FORCE_UNSAFE_ENV] = before[1]
 
 
+# first bytes of files people pass as a checkpoint by mistake -> what they are
+_NOT_CHECKPOINTS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                    (b"\x80", "a plain pickle, not a torch checkpoint"), (b"\x08", "an ONNX model"))
+
+
+def _what_it_is(path: Path) -> Optional[str]:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80\x02\x8a\x0a"):
+        return None  # a zip (torch's format) or torch's legacy format (a pickled magic number first)
+    return next((name for magic, name in _NOT_CHECKPOINTS if head.startswith(magic)), None)
+
+
 def _read_error(path: Path, exc: BaseException) -> str:
     """One line for a checkpoint torch could not load: the refused global, or the first line."""
+    what = _what_it_is(path) if path.is_file() and stat.S_ISREG(path.stat().st_mode) else None
+    if what:
+        return (f"cannot read checkpoint {path}: the file is {what}; give a .pth written by torch.save / "
+                f"MMEngine (or a .safetensors file)")
     text = str(exc)
     found = re.search(r"GLOBAL (\S+)", text)
     if found:

@@ -8,6 +8,7 @@ from typing import Union
 
 from dwpose.inference.controlnet_draw import (
     HAND_COLOR_STYLES,
+    MAX_DETECT_RESOLUTION,
     ControlNetStyle,
     check_detect_resolution,
     check_stick_scale,
@@ -21,7 +22,8 @@ def _detect_resolution(text: str) -> int:
         return check_detect_resolution(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be 0 (the picture's own size) or a whole number >= 64, got {text!r}"
+            f"must be 0 (the picture's own size) or a whole number from 64 to {MAX_DETECT_RESOLUTION}, "
+            f"got {text!r}"
         ) from None
 
 

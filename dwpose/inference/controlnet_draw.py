@@ -97,12 +97,15 @@ class ControlNetStyle:
             raise ValueError(f"hand colours must be one of {choices}, got {self.hand_colors!r}")
 
 
+MAX_DETECT_RESOLUTION = 8192  # a 8192-pixel short side is already a 200-megapixel canvas
+
+
 def check_detect_resolution(value: int) -> int:
-    """``value`` if it is 0 or a whole number >= 64; ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or not (value == 0 or value >= 64):
-        raise ValueError(
-            f"detect resolution must be 0 (the picture's size) or a whole number >= 64, got {value!r}"
-        )
+    """``value`` if it is 0 or a whole number in [64, :data:`MAX_DETECT_RESOLUTION`]; else ValueError."""
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not (value == 0 or 64 <= value <= MAX_DETECT_RESOLUTION)):
+        raise ValueError(f"detect resolution must be 0 (the picture's size) or a whole number from 64 to "
+                         f"{MAX_DETECT_RESOLUTION}, got {value!r}")
     return value
 
 

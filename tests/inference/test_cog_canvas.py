@@ -17,7 +17,8 @@ def test_canvas_and_detect_resolution_are_taken():
 @pytest.mark.parametrize(
     ("canvas", "resolution", "message"),
     [("white", 512, "^canvas must be one of image, black"), (None, 512, "^canvas must be"),
-     ("black", 32, "^detect_resolution must be 0 .* or a whole number >= 64"),
+     ("black", 32, "^detect_resolution must be 0 .* or a whole number from 64 to 8192"),
+     ("black", 10**6, "^detect_resolution must be 0 .* or a whole number from 64 to 8192"),
      ("black", -1, "^detect_resolution must be a whole number >= 0"),
      ("black", "512", "^detect_resolution must be a whole number"),
      ("black", True, "^detect_resolution must be a whole number")],
