@@ -11,7 +11,6 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 randomness = dict(seed=0)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 model = dict(head=dict(out_channels=17))
-train_dataloader = dict(dataset=dict(type='CocoDataset'))
 val_dataloader = dict(dataset=dict(type='CocoDataset'))
 test_dataloader = val_dataloader
 val_evaluator = dict(_delete_=True, type='CocoMetric',
@@ -20,4 +19,4 @@ test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='coco/AP'))
 # the milder stage-2 augmentation from the first epoch: under the full augmentation this wider,
 # deeper model stays on the average pose until the pipeline switch (epoch 23 of 25, at 5e-4 and 1e-3)
-train_dataloader = dict(dataset=dict(pipeline=_base_.train_pipeline_stage2))
+train_dataloader = dict(dataset=dict(type='CocoDataset', pipeline=_base_.train_pipeline_stage2))
