@@ -49,7 +49,7 @@ def test_demo_runs_every_step_then_skips_them(tmp_path):
     # every whole-body student and the teacher start from their body-pretrained backbones
     for run, body in (("teacher", "teacher"), ("student", "student"), ("s1", "student")):
         log = (work / run / "train_output.log").read_text()
-        assert f"Loads checkpoint by local backend from path: {work / 'pretrain' / body / 'final.pth'}" in log
+        assert f"load backbone. in model from: {work / 'pretrain' / body / 'final.pth'}" in log
     stamps = {p: p.stat().st_mtime_ns for p in products}
 
     second = _demo(work)

@@ -67,7 +67,7 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
         assert body.is_file()
         for log in logs:
             text = (work / log / "train_output.log").read_text()
-            assert f"Loads checkpoint by local backend from path: {body}" in text
+            assert f"load backbone. in model from: {body}" in text
     assert [v["name"] for v in study["variants"]] == ["plain", "s1_full"]
     # study.json against the per-run AP tables written by tools/test.py
     for v in study["variants"]:
@@ -94,7 +94,7 @@ def test_quick_study_tables_agree_and_rerun_skips(tmp_path):
         run_dir = work / "runs" / name / "seed0"
         record = json.loads((run_dir / "run.json").read_text())
         assert record["seed"] == 0 and record["status"] == "finished"
-        assert "randomness.seed=0 train_cfg.max_epochs=1" in record["steps"][0]
+        assert any("randomness.seed=0 train_cfg.max_epochs=1" in step for step in record["steps"])
         assert (run_dir / train_dir / "train_output.log").is_file()
         assert list((run_dir / train_dir).glob("*.py")), "MMEngine's config dump is missing"
         assert list((run_dir / train_dir).rglob("*.log"))
