@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -228,18 +229,13 @@ def save_untrained(config: Path, path: Path, extra: Sequence[str] = ()) -> Path:
 
     import dwpose.plugin  # noqa: F401
     from dwpose.engine.checkpoint import atomic_save
-    from dwpose.engine.config import read_config
+    from dwpose.engine.config import load_config
+    from dwpose.engine.preflight import DictAction
 
-    cfg = read_config(config)
-    if extra:
-        from mmengine.config import DictAction
-
-        action = DictAction(option_strings=[], dest="x")
-        import argparse
-
-        ns = argparse.Namespace()
-        action(None, ns, list(extra))
-        cfg.merge_from_dict(ns.x)
+    options = argparse.Namespace(cfg_options=None)
+    if extra:  # "key=value" strings, parsed as `--cfg-options` parses them
+        DictAction(option_strings=[], dest="cfg_options")(None, options, list(extra))
+    cfg = load_config(str(config), options.cfg_options)
     MMLogger.get_instance("dwpose-demo", log_level="WARNING")  # no per-parameter init report
     init_default_scope("mmpose")
     torch.manual_seed(cfg.randomness.seed)

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         final = curves[seed][args.epochs]
         print(f"seed {seed}: break-out epoch {breakouts[seed]}, final Whole AP {final:.3f}", flush=True)
     result = verdict(curves, breakouts, args.epochs)
-    result["curves"] = {s: c for s, c in curves.items()}
+    result["curves"] = curves
     atomic_write_text(out / "tuning.json", json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "curves"}, indent=2))
     return 0
