@@ -19,7 +19,17 @@ from typing import Callable, Optional
 EXIT_USER_ERROR = 2
 EXIT_PARTIAL = 3  # finished, some inputs skipped
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+class UserError(ValueError):
+    """A user mistake recognised where it is raised: a bad path, option, value or file.
+
+    Its message is the whole ``error:`` line (no traceback). It subclasses ``ValueError`` so that
+    callers catching bad values keep working; a plain ``ValueError`` is a bug.
+    """
+
+
+USER_ERRORS = (UserError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 _IMAGE_ERR = re.compile(r"failed to load image: (\S+)")
 _MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
 
