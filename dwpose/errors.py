@@ -20,7 +20,6 @@ EXIT_USER_ERROR = 2
 EXIT_PARTIAL = 3  # finished, some inputs skipped
 
 
-
 class UserError(ValueError):
     """A user mistake recognised where it is raised: a bad path, option, value or file.
 
