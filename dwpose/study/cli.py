@@ -100,6 +100,19 @@ def check_settings(work: Path, settings: Dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(settings, indent=2) + "\n")
 
 
+def kernel_setting() -> Dict[str, Any]:
+    """``{"kernels": {...}}`` when the training runs would not use the pinned kernels, else ``{}``.
+
+    A work dir remembers it with the other settings, so runs with native and pinned kernels never
+    mix in one table (a work dir of pinned runs records nothing, as before the key existed).
+    """
+    from dwpose.engine.numerics import PINNED_KERNELS, pinned_env
+
+    env = pinned_env()
+    kernels = {name: env[name] for name in PINNED_KERNELS}
+    return {} if kernels == PINNED_KERNELS else {"kernels": kernels}
+
+
 def build_study(name: str, command: str, settings: Dict[str, Any], rows: List[dict],
                 variants: Sequence[str]) -> Dict[str, Any]:
     """The ``study.json`` dict from the per-run rows of :func:`dwpose.study.execute.collect`."""
@@ -167,7 +180,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
         return 0
     # everything but seeds and variants must match an earlier invocation in this work dir
     check_settings(work, {"config_set": {k: v for k, v in cs.to_json().items() if k != "source"},
-                          "epochs": vars(epochs)})
+                          "epochs": vars(epochs), **kernel_setting()})
     data, data_desc = prepare_data(cs, work)
     common = (*data_options(data), *cs.cfg_options)  # what every train run gets first
     print(f"study {cs.name!r}: {len(variants)} variants x seeds {list(seeds)} + the shared teacher "

@@ -16,12 +16,20 @@ from dwpose.study.aggregate import PART_TITLES, PARTS
 
 
 def machine_description() -> Dict[str, Any]:
-    """CPU model and count, GPU (if any) and the versions that produced the numbers."""
+    """CPU model and count, kernel settings, GPU (if any) and the versions that produced the numbers.
+
+    ``kernels`` holds the :data:`~dwpose.engine.numerics.PINNED_KERNELS` variables as the training
+    subprocesses see them (pinned unless the user exported other values, e.g. native kernels).
+    """
     import os
+
+    from dwpose.engine.numerics import PINNED_KERNELS, pinned_env
 
     info: Dict[str, Any] = {"system": f"{platform.system()} {platform.machine()}",
                             "cpu_count": os.cpu_count(), "cpu": platform.processor() or None,
                             "python": platform.python_version()}
+    env = pinned_env()
+    info["kernels"] = {name: env[name] for name in PINNED_KERNELS}
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
@@ -111,12 +119,17 @@ def _settings_lines(study: Dict[str, Any]) -> List[str]:
     s, m = study["settings"], study["machine"]
     ep = s["epochs"]
     gpu = m.get("gpu") or "no GPU"
+    kernels = m.get("kernels")
+    kernel_text = ""
+    if kernels:
+        pairs = " ".join(f"`{k}={v}`" for k, v in kernels.items())
+        kernel_text = f" Kernels of every training run: {pairs}."
     return [
         f"Command: `{study['command']}`",
         "",
         f"Machine: {m.get('cpu') or m['system']}, {m['cpu_count']} CPU cores, {gpu}; Python {m['python']}, "
         f"torch {m.get('torch')}, mmengine {m.get('mmengine')}, mmpose {m.get('mmpose')}. "
-        f"Finished {study['finished']}.",
+        f"Finished {study['finished']}.{kernel_text}",
         "",
         f"Data: {s['data']}. Epochs: teacher {ep['teacher']} (one teacher, seed {s['teacher_seed']}, shared "
         f"by every run), stage 1 and the plain student {ep['s1']}, stage 2 {ep['s2']}.",
@@ -190,7 +203,7 @@ def plot(study: Dict[str, Any], path: Path) -> None:
     tops += [r[p] or 0.0 for *_, runs in rows for r in runs for p in PARTS]
     ax.set_ylim(0.0, min(1.0, max([0.1, *tops]) * 1.1))
     ax.set_ylabel("AP")
-    seeds = study["settings"]["seeds"]
+    seeds = sorted({r["seed"] for v in study["variants"] for r in v["runs"]})
     ax.set_title(f"{study['study']}: mean ± std over seeds {', '.join(map(str, seeds))} (dots: single runs)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
