@@ -54,6 +54,22 @@ def test_package_configs_are_the_checkouts_own_files():
         config_path("demo/nope.py")
 
 
+def test_study_step_lines_name_the_configs_as_before(tmp_path):
+    """run.json's step lines: configs as ``configs/...``, work-dir paths relative to the work dir."""
+    from dwpose.study.execute import describe
+    from dwpose.study.plan import Evaluate, Train
+
+    config = CONFIGS / "demo" / "rtmpose-teacher_demo.py"
+    train = Train(config, tmp_path / "teacher" / "train", (f"model.x={tmp_path}/pretrain/final.pth",))
+    assert describe(train, tmp_path) == ("`tools/train.py configs/demo/rtmpose-teacher_demo.py --work-dir "
+                                         "teacher/train --cfg-options model.x=DIR/pretrain/final.pth` "
+                                         "-> teacher/train/final.pth")
+    test = Evaluate("teacher", config, train.output, tmp_path / "teacher")
+    assert describe(test, tmp_path) == ("`tools/test.py configs/demo/rtmpose-teacher_demo.py "
+                                        "teacher/train/final.pth` -> "
+                                        "teacher/eval/teacher/teacher_wholebody_table.json")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The wheel of a copy of the sources, built offline (the checkout gets no build/ folder)."""
@@ -103,7 +119,8 @@ def _env() -> dict:
 
 
 def _run(cmd: list, cwd: Path, env: dict) -> str:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -140,7 +157,8 @@ def test_installed_package_runs_from_any_directory_with_its_own_configs(wheel, t
     # a study's recorded step lines are the same strings installed or from the checkout
     study = [dwpose, "study", "demo", "--work-dir", tmp_path / "study", "--seed-list", "0", "--dry-run"]
     installed = _run(study, elsewhere, _env())
-    checkout = _run([sys.executable, "-m", "dwpose.cli", *study[1:]], REPO, {**_env(), "PYTHONPATH": str(REPO)})
+    checkout = _run([sys.executable, "-m", "dwpose.cli", *study[1:]], REPO,
+                    {**_env(), "PYTHONPATH": str(REPO)})
     assert installed == checkout
     assert ("`tools/train.py configs/demo/rtmpose-teacher_body-pretrain_demo.py --work-dir pretrain/teacher "
             "--cfg-options train_cfg.max_epochs=25` -> pretrain/teacher/final.pth") in installed
