@@ -6,8 +6,9 @@ keypoints (the miniature's AIC-COCO checkpoints) -> score the untrained student 
 random head) -> train the teacher and the student without distillation, both from their pretrained
 backbones -> stage-1 distillation (teacher -> student) -> pth_transfer -> stage-2 head
 self-distillation -> pth_transfer -> evaluate every model -> predict one picture.
-The steps are the public functions of :mod:`dwpose.workflow`.
-Prints one AP/AR row per model and writes ``work_dirs/demo/results.md``.
+The steps are the public functions of :mod:`dwpose.workflow`; the configs are the package's
+``configs/demo/`` (:mod:`dwpose.package_data`), so an installed package runs it from any directory.
+Prints one AP/AR row per model and writes ``work_dirs/demo/results.md`` (under the current directory).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dwpose.fileio import atomic_write_text
+from dwpose.package_data import config_path
 from dwpose.workflow import (
     RunOptions,
     Training,
@@ -34,14 +36,10 @@ from dwpose.workflow import (
     write_pretrained_child,
 )
 
-# The demo trains the configs of configs/demo/, which live in the repository, not in the package:
-# it is offered from a checkout (`make demo`); an installed package says so and stops.
-REPO = Path(__file__).resolve().parents[1]
-DEMO_CFG = REPO / "configs" / "demo"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--work-dir", default="work_dirs/demo", help="where everything goes")
+    parser.add_argument("--work-dir", default="work_dirs/demo",
+                        help="where everything goes (relative to the current directory)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every stage's epoch count (for a quicker look)")
     parser.add_argument("--quiet", action="store_true", help="hide the training progress lines")
@@ -52,20 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dwpose.datasets.synthetic import generate_demo_dataset
 
-    if not (DEMO_CFG / "rtmpose-student_demo.py").is_file():
-        raise FileNotFoundError(f"dwpose demo trains the configs of the repository's configs/demo/, which "
-                                f"an installed package does not carry ({DEMO_CFG} does not exist): run it "
-                                f"from a checkout, `git clone ... && make demo`")
-
     t0 = time.time()
-    root = (REPO / args.work_dir).resolve() if not os.path.isabs(args.work_dir) else Path(args.work_dir)
+    root = Path(os.path.abspath(Path(args.work_dir).expanduser()))
     data = root / "data"
     clock = _Clock()
-    opts = RunOptions(data=data, epochs=args.epochs, quiet=args.quiet, cwd=REPO)
+    opts = RunOptions(data=data, epochs=args.epochs, quiet=args.quiet)
     print(f"[1/9] synthetic COCO-WholeBody data set -> {data}")
     summary = generate_demo_dataset(data, num_train=args.num_train, num_val=args.num_val)
     print(f"      {summary}")
-    cfg = lambda name: DEMO_CFG / f"{name}.py"  # noqa: E731
+    cfg = lambda name: config_path(f"demo/{name}.py")  # noqa: E731  (the package's configs/demo/)
     student_cfg, teacher_cfg = cfg("rtmpose-student_demo"), cfg("rtmpose-teacher_demo")
     print("[2/9] body pre-training of the teacher's and the student's backbones, side by side")
     teacher_body, student_body = train_all(
@@ -143,7 +136,7 @@ def _predict_one(config: Path, ckpt: Path, data: Path, root: Path) -> Path:
     out = root / "predict"
     cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(data / "images" / "val" / image["file_name"]),
            "--pose", str(config), str(ckpt), "--boxes", str(boxes), "--out", str(out)]
-    run_tool(cmd, root / "predict_output.log", quiet=True, cwd=REPO)
+    run_tool(cmd, root / "predict_output.log", quiet=True)
     return out
 
 

@@ -1,8 +1,8 @@
 """What a study trains on: the configs of teacher, student, both stages, and the data.
 
-A CONFIG_SET is ``demo`` (``configs/demo/study/demo_set.yaml``: the ``make demo`` configs on the
-generated data set) or a ``.yaml`` / ``.json`` / ``.py`` file with these keys (a ``.py`` file sets
-them as module-level names)::
+A CONFIG_SET is ``demo`` (``configs/demo/study/demo_set.yaml``, shipped in the package: the
+``make demo`` configs on the generated data set), ``demo_scratch`` (the same from scratch) or a
+``.yaml`` / ``.json`` / ``.py`` file with these keys (a ``.py`` file sets them as module-level names)::
 
     name: my_study                  # shown in study.md (default: the file's stem)
     teacher: path/teacher.py        # plain pose configs; relative paths are relative to this file
@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-# the built-in set's configs are the repository's configs/demo/: offered from a checkout only
-REPO = Path(__file__).resolve().parents[2]
-BUILTIN = {"demo": REPO / "configs" / "demo" / "study" / "demo_set.yaml",
-           "demo_scratch": REPO / "configs" / "demo" / "study" / "demo_scratch_set.yaml"}
+# the built-in sets, in the package's configs (dwpose.package_data: a checkout's configs/ itself for an
+# editable install, so a study records the same absolute config paths as when run from the checkout)
+BUILTIN = {"demo": "demo/study/demo_set.yaml", "demo_scratch": "demo/study/demo_scratch_set.yaml"}
 CONFIG_KEYS = ("teacher", "student", "s1", "s2", "mmpose_s1", "mmpose_s2", "student_pretrain",
                "teacher_pretrain")
 PRETRAIN_KEYS = ("student_pretrain", "teacher_pretrain")
@@ -150,10 +149,12 @@ def load_config_set(spec: str) -> ConfigSet:
         FileNotFoundError: neither a built-in name nor an existing file.
         ValueError: the file is malformed (see :func:`config_set_from_dict`).
     """
-    path = BUILTIN.get(spec) or Path(spec).expanduser()
-    if spec in BUILTIN and not path.is_file():
-        raise FileNotFoundError(f"the built-in config set {spec!r} lives in the repository ({path} does "
-                                f"not exist in an installed package): run the study from a checkout")
+    if spec in BUILTIN:
+        from dwpose.package_data import config_path
+
+        path = config_path(BUILTIN[spec])
+    else:
+        path = Path(spec).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"config set {spec!r} is neither a built-in set ({', '.join(BUILTIN)}) "
                                 f"nor an existing file")

@@ -1,8 +1,9 @@
 """Run the plan with the demo's own step helpers; finished steps and runs are skipped.
 
 Training, conversion and scoring are the public steps of :mod:`dwpose.workflow` that ``dwpose demo``
-uses too:
-``tools/train.py`` / ``tools/test.py`` subprocesses whose full output stays in the step's folder
+uses too: ``python -m dwpose.engine.train`` / ``python -m dwpose.engine.test`` subprocesses (what
+``tools/train.py`` / ``tools/test.py`` run, the names run.json's step lines use), started in the current
+directory, whose full output stays in the step's folder
 (``train_output.log``, ``test_output.log``, plus MMEngine's own log and config dump). A training step
 is done when its ``final.pth`` exists, a conversion when its output exists, a run when its AP table
 exists; an interrupted study resumes at the first missing step (our runs resume from their last
@@ -21,8 +22,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from dwpose.study.aggregate import read_ap
 from dwpose.study.plan import ChildConfig, Evaluate, Run, Step, Train, Transfer
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @dataclass(frozen=True)
 class Context:
@@ -35,8 +34,11 @@ class Context:
 
 
 def _rel(path: Path, work: Path) -> str:
-    """``path`` relative to the work dir, else to the repository, else as it is."""
-    for base in (work, REPO):
+    """``path`` relative to the work dir, else to the folder above the package's configs (a checkout's
+    root, so its configs read ``configs/...`` whichever way the package is installed), else as it is."""
+    from dwpose.package_data import config_root
+
+    for base in (work, config_root().parent):
         try:
             return str(Path(path).relative_to(base))
         except ValueError:
@@ -65,7 +67,7 @@ def run_step(step: Step, ctx: Context) -> None:
     """Do one step unless its output exists (the workflow steps skip finished steps themselves)."""
     from dwpose import workflow
 
-    opts = workflow.RunOptions(data=ctx.data, quiet=ctx.quiet, options=ctx.options, cwd=REPO)
+    opts = workflow.RunOptions(data=ctx.data, quiet=ctx.quiet, options=ctx.options)
     if isinstance(step, Train):
         workflow.train(workflow.Training(step.config, step.work_dir, step.options), opts)
     elif isinstance(step, ChildConfig):

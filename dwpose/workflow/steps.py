@@ -4,19 +4,25 @@ Every step skips itself when its result exists (a killed demo or study resumes w
 
 - :func:`train` / :func:`train_all`: ``python -m dwpose.engine.train CONFIG --work-dir W --resume``
   -> ``W/final.pth`` (a hard link to the last checkpoint);
-- :func:`transfer`: a distiller checkpoint -> a plain pose checkpoint (``pth_transfer.py``);
+- :func:`transfer`: a distiller checkpoint -> a plain pose checkpoint, in this process
+  (:func:`dwpose.distiller.transfer.transfer_checkpoint`, what ``pth_transfer.py`` runs);
 - :func:`evaluate`: ``python -m dwpose.engine.test`` -> ``ROOT/eval/NAME/NAME_wholebody_table.json``;
 - :func:`save_untrained`: the seeded model at initialisation (the "before learning" row);
 - :func:`pretrained_options`: the cfg-options that start a whole-body run from a body-pretrained
   backbone (``init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=...)``).
 
+The tools are modules of the package (``python -m ...``), so the steps need no checkout; the shipped
+configs are found with :func:`dwpose.package_data.config_path`.
+
 Example::
 
+    from dwpose.package_data import config_path
+
     opts = RunOptions(data=Path("work_dirs/demo/data"))
-    body = train(Training(Path("configs/demo/rtmpose-student_body-pretrain_demo.py"), Path("w/pre")), opts)
-    ckpt = train(Training(Path("configs/demo/rtmpose-student_demo.py"), Path("w/student"),
-                          pretrained_options(body)), opts)
-    row = evaluate("student", Path("configs/demo/rtmpose-student_demo.py"), ckpt, Path("w"), opts)
+    student = config_path("demo/rtmpose-student_demo.py")
+    body = train(Training(config_path("demo/rtmpose-student_body-pretrain_demo.py"), Path("w/pre")), opts)
+    ckpt = train(Training(student, Path("w/student"), pretrained_options(body)), opts)
+    row = evaluate("student", student, ckpt, Path("w"), opts)
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ class RunOptions:
         epochs: override of ``train_cfg.max_epochs`` for every training (None: the configs' own).
         quiet: hide the training progress lines (they always go to the step's log).
         options: cfg-options given to every train and test call (a config set's ``cfg_options``).
-        cwd: working directory of the tools (relative paths in configs resolve against it).
+        cwd: working directory of the tools (None: the current one); relative paths in configs, such
+            as a default ``data_root``, resolve against it.
     """
 
     data: Optional[Path] = None

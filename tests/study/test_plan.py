@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dwpose.study.config_set import REPO, config_set_from_dict, load_config_set
+from dwpose.study.config_set import config_set_from_dict, load_config_set
 from dwpose.study.plan import (
     VARIANT_NAMES,
     Epochs,
@@ -20,7 +20,8 @@ from dwpose.study.plan import (
     variant_run,
 )
 
-DEMO = REPO / "configs" / "demo"
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "configs" / "demo"  # the checkout's own files (an editable install reads them)
 EPOCHS = Epochs(teacher=40, s1=25, s2=15)
 FROZEN = (("param_scheduler.1.begin=12",), ("param_scheduler.1.begin=12", "custom_hooks.1.switch_epoch=22"))
 
