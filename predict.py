@@ -53,14 +53,17 @@ import pathlib
 import shutil
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Tuple
 
 import cog
 from cog import BasePredictor, Input, Path
 
+from dwpose.errors import UserError
+from dwpose.fileio import atomic_write_many
 from dwpose.inference import cog_fetch
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
     BOTH_GIVEN,
+    COG,
     EMPTY_IMAGE,
     MISSING_IMAGE,
     REFUSED_IMAGE,
@@ -74,15 +77,12 @@ from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the se
 )
 from dwpose.inference.controlnet_draw import ControlNetStyle, check_detect_resolution
 from dwpose.inference.detectors import load_detector
-from dwpose.inference.draw import draw_poses
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
-from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_video
+from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_video, result_files
 from dwpose.inference.runtime import providers_line, use_shared_thread_pool
-from dwpose.inference.sources import TruncatedVideo, read_image, silence_opencv_logging
-from dwpose.inference.tracking import TrackerConfig
+from dwpose.inference.sources import read_image, silence_opencv_logging
 from dwpose.inference.video import VideoOptions
-from dwpose.inference.writers import write_cog_npz, write_image
 
 HERE = pathlib.Path(__file__).resolve().parent
 cog_fetch.install()  # http(s) inputs: public addresses only, one message for every failure, no leftovers
@@ -90,16 +90,6 @@ DEFAULT_POSE_MODEL = "ckpts/dw-ll_ucoco_384.onnx"
 DEFAULT_DET_MODEL = "ckpts/yolox_l.onnx"
 VIDEO_OUTPUTS = ("pose.mp4", "frames.zip", TRACKS)
 CANVASES = ("image", "black")
-# video options: name -> (default, check); a value other than the default needs a video
-VIDEO_INPUTS = {
-    "track": (False, check_flag),
-    "smooth": (False, check_flag),
-    "det_every": (0, lambda name, v: check_count(name, v, 0)),
-    "start": (0, lambda name, v: check_count(name, v, 0)),
-    "end": (0, lambda name, v: check_count(name, v, 0)),
-    "stride": (1, lambda name, v: check_count(name, v, 1)),
-    "max_frames": (0, lambda name, v: check_count(name, v, 0)),
-}
 
 
 def model_spec(value: str) -> List[str]:
@@ -183,49 +173,28 @@ class Predictor(BasePredictor):
         threshold = check_threshold(threshold)
         drawing = _drawing(_plain(canvas), _plain(detect_resolution))
         given = dict(track=track, smooth=smooth, det_every=det_every, start=start, end=end, stride=stride,
-                     max_frames=max_frames)  # fmt: skip
-        options = {name: check(name, given[name]) for name, (_, check) in VIDEO_INPUTS.items()}
+                     max_frames=max_frames, threshold=threshold)  # fmt: skip
+        options = VideoOptions.from_mapping(given, COG, is_video=video is not None)
         loop = asyncio.get_running_loop()
         if video is not None:
             if image is not None:
-                raise ValueError(BOTH_GIVEN)
+                raise UserError(BOTH_GIVEN)
             clip = uploaded_video(video)
             run_video = self._run_video
             return await loop.run_in_executor(self.inference, run_video, clip, threshold, options, drawing)
-        changed = [name for name, (default, _) in VIDEO_INPUTS.items() if options[name] != default]
-        if changed:
-            raise ValueError(f"{', '.join(changed)}: for a video only (send it as video)")
         photo = uploaded_file(image)
         return await loop.run_in_executor(self.inference, self._run, photo, threshold, drawing)
 
-    def _run_video(self, clip: pathlib.Path, threshold: float, options: dict, drawing: tuple) -> List[Path]:
+    def _run_video(
+        self, clip: pathlib.Path, threshold: float, video: VideoOptions, drawing: tuple
+    ) -> List[Path]:
         """The blocking part of :meth:`predict` for a video, in the inference thread."""
-        if options["end"] and options["end"] <= options["start"]:
-            raise ValueError(f"end {options['end']} must be after start {options['start']}")
-        video = VideoOptions(
-            track=options["track"],
-            smooth=options["smooth"],
-            det_every=options["det_every"] or None,
-            tracker=TrackerConfig(keypoint_threshold=threshold),
-            start=options["start"],
-            end=options["end"] or None,
-            stride=options["stride"],
-        )
         folder = self.outputs.new()
         work = folder / "work"
-        max_frames = options["max_frames"] or None
-        opts = PredictOptions(work, threshold, drawing[0], max_frames=max_frames, video=video)
-        opts.style = drawing[1]
+        opts = PredictOptions(work, threshold, drawing[0], video=video, style=drawing[1], front=COG)
         try:
             work.mkdir()
-            try:
-                predict_video(self.pipeline, clip, opts, stem="video")
-            except TruncatedVideo as exc:  # nothing is handed back: where the file breaks, frames read
-                where = _without(str(exc).split("; ")[0], clip)
-                kept = f"{exc.kept} frame(s) could be read before it, none returned"
-                raise ValueError(f"{where}; {kept}") from None
-            except (ValueError, FileNotFoundError) as exc:  # the message without the server's temp path
-                raise ValueError(_without(str(exc), clip).replace("--start", "start")) from None
+            predict_video(self.pipeline, clip, opts, stem="video")  # COG: no temp path in any message
             files = [folder / name for name in VIDEO_OUTPUTS]
             shutil.move(str(work / "video_pose.mp4"), files[0])
             frames = sorted(p for p in (work / "video").iterdir() if p.name != TRACKS)
@@ -246,21 +215,14 @@ class Predictor(BasePredictor):
 
     def _run(self, photo: pathlib.Path, threshold: float, drawing: tuple) -> List[Path]:
         """The blocking part of :meth:`predict`, in the inference thread."""
-        try:
-            picture = read_image(photo)
-        except (ValueError, FileNotFoundError) as exc:  # the message without the server's temp path
-            raise ValueError(str(exc).replace(f" {photo}", "")) from None
+        picture = read_image(photo, label=COG.label("image", photo))
         result = self.pipeline(picture)
-        canvas, style = drawing
-        overlay = draw_poses(picture, result.keypoints, result.scores, threshold, canvas, style=style)
+        opts = PredictOptions(pathlib.Path(), threshold, drawing[0], style=drawing[1], front=COG)
         folder = self.outputs.new()
         try:
-            files = [
-                write_cog_npz(
-                    folder / "keypoints.npz", result.keypoints, result.scores, result.image_size, threshold
-                ),
-                write_image(folder / "keypoints.png", overlay),
-            ]
+            rendered = result_files(folder, "keypoints", picture, result, opts, openpose=False)
+            atomic_write_many(rendered)
+            files = list(rendered)
         except BaseException:
             self.outputs.discard(folder)
             raise
@@ -269,19 +231,11 @@ class Predictor(BasePredictor):
 
 
 def _drawing(canvas: Any, detect_resolution: Any) -> Tuple[str, ControlNetStyle]:
-    """``(canvas, style)`` of the picture, from the raw JSON values; ValueError naming a bad one."""
+    """``(canvas, style)`` of the picture, from the raw JSON values; UserError naming a bad one."""
     if canvas not in CANVASES:
-        raise ValueError(f"canvas must be one of {', '.join(CANVASES)}, got {canvas!r}")
+        raise UserError(f"canvas must be one of {', '.join(CANVASES)}, got {canvas!r}")
     resolution = check_count("detect_resolution", detect_resolution, 0)
-    try:
-        return canvas, ControlNetStyle(detect_resolution=check_detect_resolution(resolution))
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("detect resolution", "detect_resolution")) from None
-
-
-def _without(message: str, path: Optional[pathlib.Path]) -> str:
-    """``message`` without `` PATH`` (the server's temp file name)."""
-    return message.replace(f" {path}", "") if path is not None else message
+    return canvas, ControlNetStyle(detect_resolution=check_detect_resolution(resolution, "detect_resolution"))
 
 
 def _plain(value):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from dwpose.errors import UserError
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
@@ -108,10 +109,10 @@ class ModelCatalog:
         pose_loader: PoseLoader = load_pose_model,
     ) -> None:
         if not entries:
-            raise ValueError("no pose models to offer: give --pose MODEL, or --models DIR with models in it")
+            raise UserError("no pose models to offer: give --pose MODEL, or --models DIR with models in it")
         labels = [e.label for e in entries]
         if len(set(labels)) != len(labels):
-            raise ValueError(f"two models share a label: {labels}")
+            raise UserError(f"two models share a label: {labels}")
         self.entries: Dict[str, ModelEntry] = {e.label: e for e in entries}
         self.device = device
         self.detector = load_detector(list(detector_spec), device, det_threshold)
@@ -128,11 +129,11 @@ class ModelCatalog:
         """The pipeline of model ``label`` (loaded now if needed).
 
         Raises:
-            ValueError: unknown label, or the model does not load (the message says why).
+            UserError: unknown label, or the model does not load (the message says why).
             FileNotFoundError: its file went away.
         """
         if label not in self.entries:
-            raise ValueError(f"unknown model {label!r}; choose one of: {', '.join(self.entries)}")
+            raise UserError(f"unknown model {label!r}; choose one of: {', '.join(self.entries)}")
         with self._lock:
             if label in self._loaded:
                 self._loaded.move_to_end(label)

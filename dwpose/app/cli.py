@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from dwpose.errors import UserError
 from dwpose.inference.canvas_options import add_canvas_arguments, canvas_style
 from dwpose.inference.options import port_number, positive_int, unit_float
 from dwpose.inference.runtime import check_device, use_shared_thread_pool, warn_once
@@ -79,33 +80,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """ValueError (one error line) when ``host:port`` cannot be bound: in use, or not this machine's."""
+    """UserError (one error line) when ``host:port`` cannot be bound: in use, or not this machine's."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise ValueError(
+            raise UserError(
                 f"cannot serve on {host}:{port} ({exc.strerror or exc}): is another program using the port? "
                 "pick another with --port"
             ) from None
 
 
 def check_gradio() -> None:
-    """ValueError (one error line) when Gradio is not installed; found without importing it."""
+    """UserError (one error line) when Gradio is not installed; found without importing it."""
     if importlib.util.find_spec("gradio") is None:
-        raise ValueError("dwpose app needs Gradio: pip install -e '.[app]' (make install puts it in .venv)")
+        raise UserError("dwpose app needs Gradio: pip install -e '.[app]' (make install puts it in .venv)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve the page until interrupted. User mistakes (missing model, port in use, ...) raise
-    ValueError / FileNotFoundError before anything is served (one error line, exit 2)."""
+    UserError / FileNotFoundError before anything is served (one error line, exit 2)."""
     from dwpose.app.catalog import ModelCatalog, entry_for, find_models
     from dwpose.app.service import Settings, WorkArea
 
     silence_opencv_logging()
     check_device(args.device)
     if args.pose is None and args.models is None:
-        raise ValueError("give a pose model with --pose MODEL, or a folder of models with --models DIR")
+        raise UserError("give a pose model with --pose MODEL, or a folder of models with --models DIR")
     check_port_free(args.host, args.port)
     check_gradio()
     entries = []
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         given = {e.label for e in entries}
         entries += [e for e in find_models(args.models, det_files) if e.label not in given]
         if not entries:
-            raise ValueError(f"no pose models in {args.models} (looked for *.onnx and config + .pth pairs)")
+            raise UserError(f"no pose models in {args.models} (looked for *.onnx and config + .pth pairs)")
     use_shared_thread_pool()
     catalog = ModelCatalog(entries, args.det, args.device, args.det_threshold)
     first = entries[0].label

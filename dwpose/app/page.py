@@ -66,12 +66,12 @@ class PageHandlers:
                 pipeline, path, self.work.new(), settings, lambda f, what: progress(f, desc=what)
             )
         except Exception as exc:  # noqa: BLE001 - shown on the page, the server keeps serving
-            return self._empty(self._error_text(exc, path))
+            return self._empty(self._error_text(exc))
         return self._shown(result)
 
     @staticmethod
-    def _error_text(exc: BaseException, upload: Optional[Path] = None) -> str:
-        message = user_message(exc, upload)
+    def _error_text(exc: BaseException) -> str:
+        message = user_message(exc)
         if message is None:  # a bug: the traceback goes to the server's log
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
             message = f"internal error ({type(exc).__name__}: {exc}); the server log has the traceback"

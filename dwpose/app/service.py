@@ -22,15 +22,14 @@ from typing import Callable, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from dwpose.errors import user_error_message
+from dwpose.errors import UserError, user_error_message
 from dwpose.fileio import VIDEO_EXTENSIONS
 from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, check_parts
-from dwpose.inference.options import parse_number
+from dwpose.inference.options import FrontEnd, parse_number
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.predict_io import TRACKS, PredictOptions, predict_image, predict_video
 from dwpose.inference.sources import native_stderr_muted
-from dwpose.inference.tracking import TrackerConfig
 from dwpose.inference.video import FramePoses, VideoOptions
 from dwpose.keypoints import BODY, FACE, FEET, LEFT_HAND, RIGHT_HAND
 
@@ -45,6 +44,7 @@ IMAGE_HEADERS = ["ID", "box x1, y1, x2, y2", "box score", *(name for name, _ in 
 VIDEO_HEADERS = ["ID", "frames", "last box x1, y1, x2, y2", *(name for name, _ in PART_COLUMNS)]
 Progress = Callable[[float, str], None]  # (fraction done, what) -> None
 CANVASES = ("image", "black")
+APP = FrontEnd(dashes=False, paths="name")  # messages name an upload by its file name, not Gradio's path
 
 
 @dataclass
@@ -94,19 +94,19 @@ def is_video(path: Path) -> bool:
 
 
 def check_settings(settings: Settings) -> None:
-    """ValueError (shown on the page) for a choice the page's controls cannot make but a client of its
+    """UserError (shown on the page) for a choice the page's controls cannot make but a client of its
     API can send: a threshold that is not a finite number in [0, 1], another canvas, an unknown part,
     a frame limit that is not a whole number >= 1. The threshold becomes a float."""
     try:
         settings.threshold = parse_number(settings.threshold, 0.0, 1.0)
-    except ValueError as exc:
-        raise ValueError(f"threshold {exc}") from None
+    except UserError as exc:
+        raise UserError(f"threshold {exc}") from None
     if settings.canvas not in CANVASES:
-        raise ValueError(f"canvas must be one of {', '.join(CANVASES)}, got {settings.canvas!r}")
+        raise UserError(f"canvas must be one of {', '.join(CANVASES)}, got {settings.canvas!r}")
     check_parts(settings.parts)
     frames = settings.max_frames
     if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
-        raise ValueError(f"max_frames must be a whole number >= 1, got {settings.max_frames!r}")
+        raise UserError(f"max_frames must be a whole number >= 1, got {settings.max_frames!r}")
 
 
 def analyse(
@@ -119,23 +119,22 @@ def analyse(
     """Poses of an uploaded picture or video, written to ``out_dir`` as ``dwpose predict`` writes them.
 
     Raises:
-        ValueError / FileNotFoundError: a user mistake (not an image, truncated, too large, a video
+        UserError / FileNotFoundError: a user mistake (not an image, truncated, too large, a video
         without frames); :func:`user_message` turns it into the line the page shows.
     """
     upload = Path(upload)
     check_settings(settings)
     out_dir.mkdir(parents=True, exist_ok=True)
-    opts = PredictOptions(out_dir, settings.threshold, settings.canvas, max_frames=settings.max_frames)
-    opts.parts = tuple(settings.parts)
-    opts.style = settings.style
+    opts = PredictOptions(out_dir, settings.threshold, settings.canvas, parts=tuple(settings.parts),
+                          style=settings.style, front=APP)  # fmt: skip
     if is_video(upload):
         return _analyse_video(pipeline, upload, opts, settings, progress)
     result = predict_image(pipeline, upload, opts)
-    stem = upload.stem
     rows = [
         [i, _box_text(result.boxes[i]), round(float(result.box_scores[i]), 3), *part_means(result.scores[i])]
         for i in range(len(result))
     ]
+    stem = upload.stem
     files = [out_dir / f"{stem}.npz", out_dir / f"{stem}.json", out_dir / f"{stem}.png"]
     return Analysis(
         "image", files[2], files, IMAGE_HEADERS, rows, f"{len(result)} person(s) in {upload.name}"
@@ -177,11 +176,9 @@ def _analyse_video(
     settings: Settings,
     progress: Optional[Progress],
 ) -> Analysis:
-    opts.video = VideoOptions(
-        track=settings.track,
-        smooth=settings.smooth,
-        tracker=TrackerConfig(keypoint_threshold=settings.threshold),
-    )
+    values = {"track": settings.track, "smooth": settings.smooth, "threshold": settings.threshold,
+              "max_frames": settings.max_frames}  # fmt: skip
+    opts.video = VideoOptions.from_mapping(values, APP)
     table = TrackTable(progress)
     frames = predict_video(pipeline, upload, opts, on_frame=table)
     stem, out_dir = upload.stem, opts.out_dir
@@ -233,13 +230,10 @@ def browser_video(src: Path, dst: Path) -> Optional[Path]:
     return dst if writer is not None and dst.is_file() else None
 
 
-def user_message(exc: BaseException, upload: Optional[Path] = None) -> Optional[str]:
-    """The line the page shows for a user mistake (``None`` for a bug), naming the upload by its file
-    name rather than the server's temporary path."""
-    message = user_error_message(exc)
-    if message is not None and upload is not None:
-        message = message.replace(str(upload), upload.name)
-    return message
+def user_message(exc: BaseException) -> Optional[str]:
+    """The line the page shows for a user mistake (``None`` for a bug); the messages of an upload name
+    it by its file name (:data:`APP`), never by Gradio's temporary path."""
+    return user_error_message(exc)
 
 
 class WorkArea:

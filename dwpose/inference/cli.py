@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Union
 
-from dwpose.errors import EXIT_PARTIAL
+from dwpose.errors import EXIT_PARTIAL, UserError
 from dwpose.inference.boxes import BOXES_HELP, BoxTable, load_boxes
 from dwpose.inference.canvas_options import (
     add_canvas_arguments,
@@ -28,7 +28,15 @@ from dwpose.inference.canvas_options import (
 )
 from dwpose.inference.detectors import load_detector
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, check_parts
-from dwpose.inference.options import parse_parts, positive_int, unit_float
+from dwpose.inference.options import (
+    FrontEnd,
+    non_negative_float,
+    non_negative_int,
+    parse_parts,
+    positive_float,
+    positive_int,
+    unit_float,
+)
 from dwpose.inference.out_dir import OutputFolder
 from dwpose.inference.pipeline import TopDownPipeline
 from dwpose.inference.pose_models import load_pose_model
@@ -40,8 +48,10 @@ from dwpose.inference.predict_io import (
     results_file_name,
 )
 from dwpose.inference.runtime import check_device, providers_line, use_shared_thread_pool
+from dwpose.inference.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 from dwpose.inference.sources import TruncatedVideo, classify_input, silence_opencv_logging
-from dwpose.inference.video import VideoOptions, add_video_arguments, video_options
+from dwpose.inference.tracking import TrackerConfig
+from dwpose.inference.video import DEFAULT_DET_EVERY_TRACKED, VideoOptions
 from dwpose.keypoints import NUM_KEYPOINTS
 
 
@@ -118,6 +128,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_video_arguments(parser: argparse.ArgumentParser) -> None:
+    """The video options of ``dwpose predict`` (docs/video.md)."""
+    g = parser.add_argument_group("video and webcam")
+    g.add_argument(
+        "--track",
+        action="store_true",
+        help="stable person IDs across frames: npz person_<id>, JSON person_id, overlay label, "
+        "<stem>/tracks.json",
+    )
+    g.add_argument(
+        "--track-patience",
+        type=non_negative_int,
+        default=TrackerConfig.patience,
+        metavar="N",
+        help="frames a person may be unseen and keep the ID (default %(default)s)",
+    )
+    g.add_argument(
+        "--track-oks",
+        type=unit_float,
+        default=TrackerConfig.oks_threshold,
+        metavar="T",
+        help="least whole-body OKS to continue a track (default %(default)s)",
+    )
+    g.add_argument(
+        "--track-iou",
+        type=unit_float,
+        default=TrackerConfig.iou_threshold,
+        metavar="T",
+        help="least box IoU to continue a track when few keypoints are visible (default %(default)s)",
+    )
+    g.add_argument(
+        "--det-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help=f"run the detector on every N-th frame, boxes from the previous poses between (default "
+        f"{DEFAULT_DET_EVERY_TRACKED} with --track or --smooth, else 1)",
+    )
+    g.add_argument("--smooth", action="store_true", help="One-Euro filter per person and keypoint")
+    g.add_argument(
+        "--smooth-min-cutoff",
+        type=positive_float,
+        default=DEFAULT_MIN_CUTOFF,
+        metavar="HZ",
+        help="cutoff of a still keypoint: lower is smoother (default %(default)s)",
+    )
+    g.add_argument(
+        "--smooth-beta",
+        type=non_negative_float,
+        default=DEFAULT_BETA,
+        metavar="B",
+        help="cutoff rise per person-size/s of speed: higher lags less (default %(default)s)",
+    )
+    g.add_argument("--start", type=non_negative_int, default=0, metavar="F", help="first frame (default 0)")
+    g.add_argument("--end", type=positive_int, default=None, metavar="F", help="stop before frame F")
+    g.add_argument(
+        "--stride", type=positive_int, default=1, metavar="K", help="every K-th frame (default 1)"
+    )
+
+
 def parts_list(text: str) -> tuple:
     """``"body,feet"`` -> ``("body", "feet")`` (argparse type of ``--parts``)."""
     try:
@@ -139,16 +209,19 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dwpose predict``; returns 0, or 3 when a folder had images that were skipped or a video
     was truncated (the frames before the damage are written).
 
-    User mistakes raise ValueError / FileNotFoundError (one error line, exit 2).
+    User mistakes raise UserError / FileNotFoundError (one error line, exit 2).
     """
     silence_opencv_logging()
     kind, source = classify_input(args.input)
     check_device(args.device)
     if args.det is None and args.boxes is None:
-        raise ValueError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
+        raise UserError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
     if args.boxes is not None and kind in ("video", "webcam"):
-        raise ValueError("--boxes applies to images and folders; use --det for videos and webcams")
-    video = video_options(args, kind)
+        raise UserError("--boxes applies to images and folders; use --det for videos and webcams")
+    is_video = kind in ("video", "webcam")
+    what = "an image" if kind == "image" else "a folder"
+    front = FrontEnd(not_a_video=f"for videos and webcams only, and {args.input} is {what}")
+    video = VideoOptions.from_mapping(vars(args), front, is_video)
     boxes = load_boxes(args.boxes) if args.boxes is not None else None
     out = OutputFolder(args.out)  # made and checked before any model loads; removed if a failure leaves
     with out:  # it empty
@@ -177,9 +250,7 @@ def _predict(
               "holds plain arrays instead (keypoints (N, K, 2) pixels, scores (N, K)) and no .json is "
               "written")
     pipeline = TopDownPipeline(pose_model, detector)
-    opts = PredictOptions(
-        args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames, args.max_frames
-    )
+    opts = PredictOptions(args.out, args.threshold, args.canvas, boxes, args.det_threshold, args.batch_frames)
     opts.video = video
     opts.parts = parts_with_feet(args.parts, args.draw_feet)
     opts.style = canvas_style(args)

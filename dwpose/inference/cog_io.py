@@ -1,6 +1,7 @@
 """What the Cog server takes from a client and what it leaves on disk (used by ``predict.py``).
 
 - :func:`check_threshold`: the raw JSON value Cog hands over, accepted only as a real number in [0, 1];
+- :data:`COG`: how the predictor's messages name its inputs (JSON names, no temporary paths);
 - :func:`uploaded_file`: only a file Cog itself made for this request from a ``data:`` or ``http(s)``
   URL, never a path on the server (one message for every refusal, nothing on disk looked at first);
 - :class:`OutputFolders`: one output folder per request, deleted as soon as Cog has read its files.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
-import json
 import math
 import os
 import pathlib
@@ -26,7 +26,14 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from cog import Path
 
-from dwpose.inference.options import MAX_COUNT
+from dwpose.errors import UserError
+from dwpose.inference.options import (  # noqa: F401  (check_count, check_flag: the video inputs' checks)
+    VIDEO_ONLY,
+    FrontEnd,
+    check_count,
+    check_flag,
+    shown,
+)
 
 HOW_TO_SEND = "send the photo as a data: URL (data:image/jpeg;base64,...) or an http(s) URL"
 REFUSED_IMAGE = (
@@ -41,11 +48,20 @@ REFUSED_VIDEO = (
 )
 EMPTY_VIDEO = "video is empty: send the video as a data: URL (data:video/mp4;base64,...) or an http(s) URL"
 BOTH_GIVEN = "give image or video, not both"
+# how the predictor's messages name its inputs: JSON names, never the server's temporary files
+COG = FrontEnd(
+    dashes=False,
+    json_counts=True,
+    video_only=(*VIDEO_ONLY, "max_frames"),
+    not_a_video="for a video only (send it as video)",
+    paths="none",
+    keeps_partial=False,
+)
 STALE_OUTPUTS_S = 600.0  # output folders Cog never read (prediction failed after predict()) go after this
 
 
 def check_threshold(value: Any) -> float:
-    """``value`` as a float if it is a real number in [0, 1] (``0``, ``1``, ``0.3``); ValueError otherwise.
+    """``value`` as a float if it is a real number in [0, 1] (``0``, ``1``, ``0.3``); UserError otherwise.
 
     Without the ``.cog/openapi_schema.json`` that ``cog build`` writes, Cog 0.23.1 hands ``predict()``
     the raw JSON value: ``true``, ``"0.5"``, ``null`` and ``[0.3]`` all arrive as they are.
@@ -55,50 +71,22 @@ def check_threshold(value: Any) -> float:
     else:
         ok = 0.0 <= value <= 1.0
     if not ok:
-        raise ValueError(f"threshold must be a number between 0 and 1 (such as 0.3), got {_shown(value)}")
+        raise UserError(f"threshold must be a number between 0 and 1 (such as 0.3), got {shown(value)}")
     return float(value)
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` if it is a JSON boolean (``true`` / ``false``); ValueError naming ``name`` otherwise."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {_shown(value)}")
-    return value
-
-
-def check_count(name: str, value: Any, least: int) -> int:
-    """``value`` if it is a JSON integer (``5``, ``5.0``) from ``least`` to :data:`MAX_COUNT`;
-    ValueError otherwise."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and float(value).is_integer() and value >= least
-    if not ok:
-        raise ValueError(f"{name} must be a whole number >= {least}, got {_shown(value)}")
-    if value > MAX_COUNT:
-        raise ValueError(f"{name} must be a whole number up to {MAX_COUNT}, got {_shown(value)}")
-    return int(value)
-
-
-def _shown(value: Any) -> str:
-    """``value`` as the client sent it (JSON, else ``repr``), cut to 40 characters, for a refusal."""
-    try:
-        shown = json.dumps(value)
-    except (TypeError, ValueError):
-        shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def uploaded_video(video: Any) -> pathlib.Path:
     """:func:`uploaded_file` for the ``video`` input (its own messages: :data:`REFUSED_VIDEO`)."""
     if isinstance(video, str) and not video.strip():
-        raise ValueError(EMPTY_VIDEO)
+        raise UserError(EMPTY_VIDEO)
     try:
         return uploaded_file(video)
-    except ValueError:
-        raise ValueError(REFUSED_VIDEO) from None
+    except UserError:
+        raise UserError(REFUSED_VIDEO) from None
 
 
 def uploaded_file(image: Any) -> pathlib.Path:
-    """The file Cog made for this request from a ``data:`` or ``http(s)`` URL; ValueError for anything else.
+    """The file Cog made for this request from a ``data:`` or ``http(s)`` URL; UserError for anything else.
 
     Cog 0.23.1 turns only strings that start with ``data:``, ``http://`` or ``https://`` into a
     :class:`cog.Path`: it writes the bytes with ``tempfile.NamedTemporaryFile`` (``$TMPDIR/tmpXXXXXXXX``
@@ -109,16 +97,16 @@ def uploaded_file(image: Any) -> pathlib.Path:
     is refused before anything on disk is looked at.
     """
     if image is None:
-        raise ValueError(MISSING_IMAGE)
+        raise UserError(MISSING_IMAGE)
     if isinstance(image, str) and not image.strip():
-        raise ValueError(EMPTY_IMAGE)
+        raise UserError(EMPTY_IMAGE)
     if not isinstance(image, Path):
-        raise ValueError(REFUSED_IMAGE)
+        raise UserError(REFUSED_IMAGE)
     path = pathlib.Path(image)
     try:
         info = path.lstat()
     except OSError:
-        raise ValueError(REFUSED_IMAGE) from None
+        raise UserError(REFUSED_IMAGE) from None
     made_by_cog = (
         str(path.parent) == tempfile.gettempdir()
         and path.name.startswith("tmp")
@@ -126,7 +114,7 @@ def uploaded_file(image: Any) -> pathlib.Path:
         and info.st_uid == os.getuid()
     )
     if not made_by_cog:
-        raise ValueError(REFUSED_IMAGE)
+        raise UserError(REFUSED_IMAGE)
     return path
 
 

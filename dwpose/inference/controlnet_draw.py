@@ -100,11 +100,12 @@ class ControlNetStyle:
 MAX_DETECT_RESOLUTION = 8192  # a 8192-pixel short side is already a 200-megapixel canvas
 
 
-def check_detect_resolution(value: int) -> int:
-    """``value`` if it is 0 or a whole number in [64, :data:`MAX_DETECT_RESOLUTION`]; else ValueError."""
+def check_detect_resolution(value: int, name: str = "detect resolution") -> int:
+    """``value`` if it is 0 or a whole number in [64, :data:`MAX_DETECT_RESOLUTION`]; else ValueError
+    (``name``: what the message calls it)."""
     if (isinstance(value, bool) or not isinstance(value, int)
             or not (value == 0 or 64 <= value <= MAX_DETECT_RESOLUTION)):
-        raise ValueError(f"detect resolution must be 0 (the picture's size) or a whole number from 64 to "
+        raise ValueError(f"{name} must be 0 (the picture's size) or a whole number from 64 to "
                          f"{MAX_DETECT_RESOLUTION}, got {value!r}")
     return value
 

@@ -24,11 +24,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from dwpose.errors import UserError
 from dwpose.fileio import AtomicVideoWriter, atomic_write_json, atomic_write_many
 from dwpose.inference.boxes import BoxTable, fit_boxes
 from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, draw_poses, draw_track_ids
 from dwpose.inference.formats import coco_wholebody_result
+from dwpose.inference.options import COMMAND_LINE, FrontEnd
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.sources import (
     TruncatedVideo,
@@ -65,11 +67,42 @@ class PredictOptions:
     boxes: Optional[BoxTable] = None
     det_threshold: float = 0.3
     batch_frames: int = 8
-    max_frames: Optional[int] = None
-    video: VideoOptions = field(default_factory=VideoOptions)
+    video: VideoOptions = field(default_factory=VideoOptions)  # with max_frames: at most N frames
     parts: Tuple[str, ...] = DEFAULT_PARTS  # what the pictures draw (draw.PARTS)
     style: ControlNetStyle = field(default_factory=ControlNetStyle)  # the black canvas's style
     rules: RuleOptions = field(default_factory=RuleOptions)  # whole-body rules (faces from behind, hands)
+    front: FrontEnd = COMMAND_LINE  # how messages name the input and the options
+
+
+def result_files(
+    out_dir: Path,
+    stem: str,
+    image: np.ndarray,
+    result: PoseResult,
+    opts: PredictOptions,
+    picture: bool = True,
+    ids: Optional[np.ndarray] = None,
+    openpose: bool = True,
+) -> Dict[Path, bytes]:
+    """The output set of one image's (or frame's) poses, rendered in memory: ``{path: bytes}`` of
+    ``<stem>.npz`` (Cog schema), ``<stem>.json`` (OpenPose JSON, when ``openpose``) and ``<stem>.png``
+    (the drawing, when ``picture``), in that order; every front end writes these bytes.
+
+    Track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``; a
+    part not in ``opts.parts`` is -1 in the npz and an empty list in the JSON, as it is absent from the
+    drawing. Another keypoint set than COCO-WholeBody's gives the plain-array ``.npz`` and no JSON.
+    """
+    files: Dict[Path, bytes] = {}
+    kps, scores, size = result.keypoints, result.scores, result.image_size
+    if not is_wholebody(kps):
+        files[out_dir / f"{stem}.npz"] = keypoint_arrays_npz_bytes(kps, scores, size, ids)
+    else:
+        files[out_dir / f"{stem}.npz"] = cog_npz_bytes(kps, scores, size, opts.threshold, ids, opts.parts)
+        if openpose:
+            files[out_dir / f"{stem}.json"] = openpose_json_bytes(kps, scores, ids, opts.parts)
+    if picture:
+        files[out_dir / f"{stem}.png"] = encode_image(picture_of(image, result, opts), ".png")
+    return files
 
 
 def write_results(
@@ -81,23 +114,10 @@ def write_results(
     picture: bool = True,
     ids: Optional[np.ndarray] = None,
 ) -> None:
-    """``<stem>.npz`` + ``<stem>.json`` (+ ``<stem>.png`` when ``picture``) for one image's poses;
-    track ``ids`` ``(N,)`` name the npz entries ``person_<id>`` and fill the JSON's ``person_id``; a part
-    not in ``opts.parts`` is -1 in the npz and an empty list in the JSON, as it is absent from the drawing.
-    Another keypoint set than COCO-WholeBody's writes the plain-array ``.npz`` and no JSON.
-    The set is rendered in memory and written all or nothing (:func:`~dwpose.fileio.atomic_write_many`):
-    an error or Ctrl-C while it is made leaves none of its files."""
-    files: Dict[Path, bytes] = {}
-    if not is_wholebody(result.keypoints):
-        npz = keypoint_arrays_npz_bytes(result.keypoints, result.scores, result.image_size, ids)
-        files[out_dir / f"{stem}.npz"] = npz
-    else:
-        kps, scores, size = result.keypoints, result.scores, result.image_size
-        files[out_dir / f"{stem}.npz"] = cog_npz_bytes(kps, scores, size, opts.threshold, ids, opts.parts)
-        files[out_dir / f"{stem}.json"] = openpose_json_bytes(kps, scores, ids, opts.parts)
-    if picture:
-        files[out_dir / f"{stem}.png"] = encode_image(picture_of(image, result, opts), ".png")
-    atomic_write_many(files)
+    """Write :func:`result_files` (``<stem>.npz`` + ``<stem>.json`` + ``<stem>.png`` when ``picture``) all or
+    nothing (:func:`~dwpose.fileio.atomic_write_many`): an error or Ctrl-C while the set is made leaves
+    none of its files."""
+    atomic_write_many(result_files(out_dir, stem, image, result, opts, picture, ids))
 
 
 def picture_of(image: np.ndarray, result: PoseResult, opts: PredictOptions) -> np.ndarray:
@@ -146,7 +166,7 @@ def with_rules(result: PoseResult, opts: PredictOptions) -> PoseResult:
 
 def predict_image(pipeline: TopDownPipeline, path: Path, opts: PredictOptions) -> PoseResult:
     """Poses of one image file, written to ``opts.out_dir``; errors propagate (exit code 2)."""
-    image = read_image(path)
+    image = read_image(path, label=opts.front.label("image", path))
     boxes = _boxes_for(opts, path, pipeline.detector is not None, image)
     result = with_rules(pipeline(image, boxes), opts)
     write_results(opts.out_dir, path.stem, image, result, opts)
@@ -189,7 +209,7 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
     """Every image of a folder; unreadable ones are reported (one line each) and skipped.
 
     Raises:
-        ValueError: the folder holds no images, or none of them could be processed.
+        UserError: the folder holds no images, or none of them could be processed.
     """
     paths = list_images(folder)
     ids = assign_image_ids(paths)
@@ -208,7 +228,7 @@ def predict_folder(pipeline: TopDownPipeline, folder: Path, opts: PredictOptions
         ]
         summary.done += 1
     if summary.done == 0:
-        raise ValueError(f"none of the {len(paths)} images in {folder} could be processed")
+        raise UserError(f"none of the {len(paths)} images in {folder} could be processed")
     atomic_write_json(opts.out_dir / results_file_name(pipeline.pose_model.num_keypoints), coco)
     atomic_write_json(opts.out_dir / IMAGE_IDS, ids)
     return summary
@@ -244,8 +264,9 @@ def predict_video(
         TruncatedVideo: the file stopped yielding frames before its declared end; everything up to
             there is written first (per-frame files, the overlay video, ``tracks.json``).
     """
-    video = opts.video
-    cap = open_video(source)
+    video, front = opts.video, opts.front
+    label = front.label("video", source)
+    cap = open_video(source, label=None if isinstance(source, int) else label)
     if stem is None:
         stem = f"webcam{source}" if isinstance(source, int) else Path(source).stem
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
@@ -254,7 +275,7 @@ def predict_video(
     frames_dir = opts.out_dir / stem
     writer, done = None, 0
     exact = not isinstance(source, int) and frame_count_is_exact(source)
-    reader = VideoFrames(cap, fps, video.start, video.end, video.stride, opts.max_frames, exact)
+    reader = VideoFrames(cap, fps, video.start, video.end, video.stride, video.max_frames, exact)
     try:
         with tqdm(total=total, desc=stem, unit="frame", disable=None) as bar:
             for chunk in chunked(iter(reader), opts.batch_frames):
@@ -272,7 +293,9 @@ def predict_video(
                         on_frame(poses, total)
                 bar.update(len(chunk))
         if done == 0 and reader.stopped_at is None:
-            raise ValueError(f"no frames to process: the video ends before --start {video.start}")
+            raise UserError(
+                f"no frames to process: the video ends before {front.option('start')} {video.start}"
+            )
     finally:
         cap.release()
         if writer is not None:
@@ -281,8 +304,10 @@ def predict_video(
             atomic_write_json(frames_dir / TRACKS, estimator.tracks_summary())
     if reader.stopped_at is not None:
         kept = f"the {done} frame(s) before it are written to {opts.out_dir}" if done else "nothing written"
+        if not front.keeps_partial:
+            kept = f"{done} frame(s) could be read before it, none returned"
         raise TruncatedVideo(
-            f"video {source} is truncated or corrupt: no frame could be read from frame "
+            f"{label} is truncated or corrupt: no frame could be read from frame "
             f"{reader.stopped_at} on, of the {reader.declared} its header declares; {kept}",
             kept=done,
         )
@@ -293,7 +318,7 @@ def _frames_to_do(frame_count: Optional[int], opts: PredictOptions) -> Optional[
     """How many frames the range options select (None when the length is unknown, e.g. a webcam)."""
     video = opts.video
     if frame_count is None:
-        return opts.max_frames
+        return video.max_frames
     end = min(frame_count, video.end) if video.end is not None else frame_count
     total = max(0, -(-(end - video.start) // video.stride))
-    return min(total, opts.max_frames) if opts.max_frames else total
+    return min(total, video.max_frames) if video.max_frames else total

@@ -77,27 +77,31 @@ def image_size_from_header(path: Union[str, Path]) -> Optional[Tuple[int, int]]:
     return None
 
 
-def read_image(path: Union[str, Path], max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read an image file as BGR uint8 ``(H, W, 3)``.
+def read_image(
+    path: Union[str, Path], max_pixels: int = MAX_PIXELS, label: Optional[str] = None
+) -> np.ndarray:
+    """Read an image file as BGR uint8 ``(H, W, 3)``; ``label`` names it in messages (default
+    ``image PATH``; the Cog predictor says ``image``, never its temporary file).
 
     Raises:
         FileNotFoundError: no such file. ValueError: larger than ``max_pixels`` (checked from the header
         before decoding when the format allows), empty, corrupt or not an image.
     """
     path = Path(path)
+    label = label or f"image {path}"
     require_file(path, "image")
     size = image_size_from_header(path)
     if size is not None and size[0] * size[1] > max_pixels:
         raise ValueError(
-            f"image {path} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
+            f"{label} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
             f"the {max_pixels / 1e6:.0f} megapixel limit; resize it first"
         )
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise ValueError(f"cannot decode image {path}: the file is empty, corrupt or not an image")
+        raise ValueError(f"cannot decode {label}: the file is empty, corrupt or not an image")
     if image.shape[0] * image.shape[1] > max_pixels:
-        raise ValueError(f"image {path} is over the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
+        raise ValueError(f"{label} is over the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
     return image
 
 
@@ -172,10 +176,10 @@ class TruncatedVideo(ValueError):
         self.kept = kept
 
 
-def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path]) -> str:
+def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path], label: Optional[str] = None) -> str:
+    what = label or (f"video {path}" if path is not None else "the webcam")
     if path is not None and path.is_file() and path.stat().st_size == 0:
-        return f"video {path} is empty (0 bytes)"
-    what = f"video {path}" if path is not None else "the webcam"
+        return f"{what} is empty (0 bytes)"
     if cap.isOpened():
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         if declared == 0:
@@ -188,9 +192,10 @@ def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path]) -> str:
     )
 
 
-def open_video(source: Union[Path, int]) -> cv2.VideoCapture:
+def open_video(source: Union[Path, int], label: Optional[str] = None) -> cv2.VideoCapture:
     """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read a frame
-    from it (empty file, no frames, truncated before the first frame, not a video).
+    from it (empty file, no frames, truncated before the first frame, not a video). ``label`` names
+    it in those messages (default ``video PATH`` / ``the webcam``).
 
     Frames come upright: OpenCV's FFmpeg backend turns them by the rotation in the file's metadata
     (``CAP_PROP_ORIENTATION_AUTO``, switched on here explicitly), so keypoints, drawings and the overlay
@@ -202,7 +207,7 @@ def open_video(source: Union[Path, int]) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(target)
         _auto_rotate(cap)
         ok = cap.isOpened() and cap.read()[0]
-        reason = None if ok else _no_frame_reason(cap, path)
+        reason = None if ok else _no_frame_reason(cap, path, label)
         cap.release()
     if reason is not None:
         raise ValueError(reason)

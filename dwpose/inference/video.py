@@ -21,19 +21,13 @@ and tracking / smoothing run on the chunk's results in order.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from dwpose.inference.options import (
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    unit_float,
-)
+from dwpose.errors import UserError
+from dwpose.inference.options import COMMAND_LINE, FrontEnd, check_count, check_flag, parse_number
 from dwpose.inference.pipeline import PoseResult, TopDownPipeline
 from dwpose.inference.smoothing import DEFAULT_BETA, DEFAULT_MIN_CUTOFF, TrackSmoother
 from dwpose.inference.tracking import (
@@ -50,13 +44,29 @@ DUPLICATE_OKS = 0.9
 MIN_SPAN = 0.1
 
 
+# option -> least value of the whole numbers; the Optional ones (None: not set) are 0 in JSON inputs
+_COUNTS = {"det_every": 0, "start": 0, "end": 0, "stride": 1, "max_frames": 0, "track_patience": 0}
+_OPTIONAL = ("det_every", "end", "max_frames")
+# option -> (least, most, open_least) of the real numbers
+_NUMBERS = {
+    "threshold": (0.0, 1.0, False),
+    "track_oks": (0.0, 1.0, False),
+    "track_iou": (0.0, 1.0, False),
+    "smooth_min_cutoff": (0.0, None, True),
+    "smooth_beta": (0.0, None, False),
+}
+_TRACKER_FIELDS = {"threshold": "keypoint_threshold", "track_oks": "oks_threshold",
+                   "track_iou": "iou_threshold", "track_patience": "patience"}  # fmt: skip
+
+
 @dataclass
 class VideoOptions:
-    """``dwpose predict`` video options (``--track``, ``--det-every``, ``--smooth``, frame range).
+    """Video options of every front end (``--track``, ``--det-every``, ``--smooth``, frame range).
 
     ``det_every=None`` means 1 without tracking and :data:`DEFAULT_DET_EVERY_TRACKED` (5) with ``track``
     or ``smooth``. ``det_every > 1`` and ``smooth`` need identities across frames, so they run the
-    tracker too; IDs are written only with ``track``.
+    tracker too; IDs are written only with ``track``. ``max_frames``: stop after that many frames.
+    Front ends build it with :meth:`from_mapping`.
     """
 
     track: bool = False
@@ -68,7 +78,36 @@ class VideoOptions:
     start: int = 0
     end: Optional[int] = None
     stride: int = 1
-    redetect_lost: bool = True  # False only to time the schedule with a model whose poses mean nothing
+    max_frames: Optional[int] = None
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], front: FrontEnd = COMMAND_LINE, is_video: bool = True
+    ) -> VideoOptions:
+        """The options of one request, from a front end's values by option name.
+
+        ``values`` holds any of ``track``, ``smooth``, ``det_every``, ``start``, ``end``, ``stride``,
+        ``max_frames``, ``track_patience``, ``track_oks``, ``track_iou``, ``smooth_min_cutoff``,
+        ``smooth_beta`` and ``threshold`` (the keypoint threshold); other keys are ignored, missing ones
+        take the defaults. ``dwpose predict`` passes ``vars(args)``, the Cog predictor its raw JSON
+        inputs, the app its settings. Every value is checked (``front`` names the option in the
+        message); ``front.video_only`` options other than their defaults are refused unless
+        ``is_video``; ``end`` must be after ``start``.
+
+        Raises:
+            UserError: a bad value or a combination that cannot run (one error line).
+        """
+        given = {k: _checked(k, v, front) for k, v in values.items() if k in _KNOWN}
+        base = cls()
+        changed = [n for n in front.video_only if n in given and given[n] != getattr(base, n, None)]
+        if changed and not is_video:
+            raise UserError(f"{', '.join(front.option(n) for n in changed)}: {front.not_a_video}")
+        start, end = given.get("start", base.start), given.get("end", base.end)
+        if end is not None and end <= start:
+            raise UserError(f"{front.option('end')} {end} must be after {front.option('start')} {start}")
+        tracker = TrackerConfig(**{_TRACKER_FIELDS[k]: v for k, v in given.items() if k in _TRACKER_FIELDS})
+        fields = {k: v for k, v in given.items() if k in cls.__dataclass_fields__}
+        return cls(tracker=tracker, **fields)
 
     @property
     def detect_every(self) -> int:
@@ -79,6 +118,26 @@ class VideoOptions:
     @property
     def needs_tracker(self) -> bool:
         return self.track or self.smooth or self.detect_every > 1
+
+
+def _checked(name: str, value: Any, front: FrontEnd) -> Any:
+    """``value`` of option ``name`` checked (None or JSON 0 of an Optional count: None)."""
+    shown = front.option(name)
+    if name in ("track", "smooth"):
+        return check_flag(shown, value)
+    if name in _COUNTS:
+        if value is None and name in _OPTIONAL and not front.json_counts:
+            return None
+        count = check_count(shown, value, _COUNTS[name])
+        return None if count == 0 and name in _OPTIONAL else count
+    least, most, open_least = _NUMBERS[name]
+    try:
+        return parse_number(value, least, most, open_least)
+    except UserError as exc:
+        raise UserError(f"{shown} {exc}") from None
+
+
+_KNOWN = (*_COUNTS, *_NUMBERS, "track", "smooth")
 
 
 @dataclass
@@ -101,8 +160,13 @@ class VideoPoseEstimator:
         >>> est.tracks_summary()  # tracks.json
     """
 
-    def __init__(self, pipeline: TopDownPipeline, options: VideoOptions, fps: float) -> None:
+    def __init__(
+        self, pipeline: TopDownPipeline, options: VideoOptions, fps: float, *, redetect_lost: bool = True
+    ) -> None:
+        """``redetect_lost=False`` keeps the poses of derived boxes even when lost: only to time the
+        detection schedule with a model whose poses mean nothing (tools/analysis/benchmark_video.py)."""
         self.pipeline, self.options, self.fps = pipeline, options, fps
+        self.redetect_lost = redetect_lost
         self.det_every = options.detect_every
         cfg = options.tracker
         self.tracker = PoseTracker(cfg) if options.needs_tracker else None
@@ -131,7 +195,7 @@ class VideoPoseEstimator:
         due = self._last_detection is None or self._count - self._last_detection >= self.det_every
         if not due and len(boxes):
             result = self.pipeline.predict_batch([frame], [boxes])[0]
-            if not self.options.redetect_lost or not any(self._lost(result, n) for n in range(len(result))):
+            if not self.redetect_lost or not any(self._lost(result, n) for n in range(len(result))):
                 return _drop_duplicates(result, self.options.tracker.keypoint_threshold), False
         self._last_detection = self._count
         self.detector_calls += 1
@@ -209,7 +273,7 @@ def _take(result: PoseResult, order: np.ndarray) -> PoseResult:
 def _drop_duplicates(result: PoseResult, threshold: float = 0.3) -> PoseResult:
     """Drop the weaker of two poses with OKS > :data:`DUPLICATE_OKS` (two boxes on one person)."""
     n = len(result)
-    if n < 2 or result.keypoints.shape[1] != 133:
+    if n < 2 or result.keypoints.shape[1] != len(WHOLEBODY_SIGMAS):  # OKS needs the keypoints' sigmas
         return result
     strength = result.scores.mean(axis=1)
     keep = np.ones(n, bool)
@@ -229,94 +293,3 @@ def _drop_duplicates(result: PoseResult, threshold: float = 0.3) -> PoseResult:
             ):
                 keep[j] = False
     return _take(result, np.flatnonzero(keep))
-
-
-def add_video_arguments(parser: argparse.ArgumentParser) -> None:
-    """The video options of ``dwpose predict`` (docs/video.md)."""
-    g = parser.add_argument_group("video and webcam")
-    g.add_argument(
-        "--track",
-        action="store_true",
-        help="stable person IDs across frames: npz person_<id>, JSON person_id, overlay label, "
-        "<stem>/tracks.json",
-    )
-    g.add_argument(
-        "--track-patience",
-        type=non_negative_int,
-        default=TrackerConfig.patience,
-        metavar="N",
-        help="frames a person may be unseen and keep the ID (default %(default)s)",
-    )
-    g.add_argument(
-        "--track-oks",
-        type=unit_float,
-        default=TrackerConfig.oks_threshold,
-        metavar="T",
-        help="least whole-body OKS to continue a track (default %(default)s)",
-    )
-    g.add_argument(
-        "--track-iou",
-        type=unit_float,
-        default=TrackerConfig.iou_threshold,
-        metavar="T",
-        help="least box IoU to continue a track when few keypoints are visible (default %(default)s)",
-    )
-    g.add_argument(
-        "--det-every",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help=f"run the detector on every N-th frame, boxes from the previous poses between (default "
-        f"{DEFAULT_DET_EVERY_TRACKED} with --track or --smooth, else 1)",
-    )
-    g.add_argument("--smooth", action="store_true", help="One-Euro filter per person and keypoint")
-    g.add_argument(
-        "--smooth-min-cutoff",
-        type=positive_float,
-        default=DEFAULT_MIN_CUTOFF,
-        metavar="HZ",
-        help="cutoff of a still keypoint: lower is smoother (default %(default)s)",
-    )
-    g.add_argument(
-        "--smooth-beta",
-        type=non_negative_float,
-        default=DEFAULT_BETA,
-        metavar="B",
-        help="cutoff rise per person-size/s of speed: higher lags less (default %(default)s)",
-    )
-    g.add_argument("--start", type=non_negative_int, default=0, metavar="F", help="first frame (default 0)")
-    g.add_argument("--end", type=positive_int, default=None, metavar="F", help="stop before frame F")
-    g.add_argument(
-        "--stride", type=positive_int, default=1, metavar="K", help="every K-th frame (default 1)"
-    )
-
-
-VIDEO_ONLY = ("track", "smooth", "det_every", "start", "end", "stride")
-
-
-def video_options(args: argparse.Namespace, kind: str) -> VideoOptions:
-    """:class:`VideoOptions` from parsed arguments; ValueError for a mistake (one error line)."""
-    defaults = {"track": False, "smooth": False, "det_every": None, "start": 0, "end": None, "stride": 1}
-    given = [f"--{name.replace('_', '-')}" for name in VIDEO_ONLY if getattr(args, name) != defaults[name]]
-    if given and kind not in ("video", "webcam"):
-        what = "an image" if kind == "image" else "a folder"
-        raise ValueError(f"{', '.join(given)}: for videos and webcams only, and {args.input} is {what}")
-    if args.end is not None and args.end <= args.start:
-        raise ValueError(f"--end {args.end} must be after --start {args.start}")
-    tracker = TrackerConfig(
-        oks_threshold=args.track_oks,
-        iou_threshold=args.track_iou,
-        keypoint_threshold=args.threshold,
-        patience=args.track_patience,
-    )
-    return VideoOptions(
-        track=args.track,
-        smooth=args.smooth,
-        det_every=args.det_every,
-        tracker=tracker,
-        smooth_min_cutoff=args.smooth_min_cutoff,
-        smooth_beta=args.smooth_beta,
-        start=args.start,
-        end=args.end,
-        stride=args.stride,
-    )

@@ -117,7 +117,7 @@ def test_bad_uploads_give_one_readable_line_naming_the_file(
     make(upload, photos)
     with pytest.raises((ValueError, FileNotFoundError)) as info:
         analyse(pipeline, upload, tmp_path / "out", Settings())
-    message = user_message(info.value, upload)
+    message = user_message(info.value)
     assert message is not None and "gradio-cache-1234" not in message, message
     for fragment in fragments:
         assert fragment in message

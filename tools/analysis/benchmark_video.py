@@ -132,8 +132,8 @@ def load_frames(clip: Path, count: int) -> List[np.ndarray]:
 
 def ours(pipe: TopDownPipeline, frames: List[np.ndarray], det_every: int, redetect_lost: bool = True):
     def run() -> int:
-        options = VideoOptions(track=True, det_every=det_every, redetect_lost=redetect_lost)
-        est = VideoPoseEstimator(pipe, options, FPS)
+        options = VideoOptions(track=True, det_every=det_every)
+        est = VideoPoseEstimator(pipe, options, FPS, redetect_lost=redetect_lost)
         for start in range(0, len(frames), 8):
             est.process(list(enumerate(frames[start : start + 8], start)))
         return est.detector_calls
