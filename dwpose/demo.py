@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         pred_dir = _predict_one(student_cfg, s2_pose, data, root)
         rows = {name: future.result() for name, future in rows.items()}
     clock.lap("last evaluation, prediction")
-    table = _format(rows)
+    table = _format(rows) + "\n\n" + _against_study(rows)
     atomic_write_text(root / "results.md", table + "\n")
     print("\n" + table)
     print(f"\nprediction written to {pred_dir}; table saved to {root / 'results.md'}")
@@ -138,6 +138,24 @@ def _predict_one(config: Path, ckpt: Path, data: Path, root: Path) -> Path:
            "--pose", str(config), str(ckpt), "--boxes", str(boxes), "--out", str(out)]
     run_tool(cmd, root / "predict_output.log", quiet=True)
     return out
+
+
+# the demo's rows (plain student first) under the study's variant names
+STUDY_ROWS = {"plain": "student (no distillation)", "s1_full": "student after stage 1",
+              "dwpose": "student after stage 2 (DWPose)"}
+
+
+def _against_study(rows: dict[str, dict]) -> str:
+    """The distilled rows' gain over this run's plain student, next to the distillation study's
+    paired gain over its seeds (one run moves with the seed by about as much as the effect)."""
+    from dwpose.package_data import config_path
+    from dwpose.study.reference import format_against_study
+
+    shipped = json.loads(config_path("demo/study/paired_gains.json").read_text())
+    whole = {variant: (rows[name].get("wholebody") or {}).get("AP") for variant, name in STUDY_ROWS.items()}
+    labels = {v: STUDY_ROWS[v] for v in ("s1_full", "dwpose")}
+    return (f"Whole AP gains against the distillation study (`{shipped['command']}`, {shipped['machine']}; "
+            "details in docs/distill_study.md):\n\n" + format_against_study(whole, shipped["gains"], labels))
 
 
 def _format(rows: dict[str, dict]) -> str:

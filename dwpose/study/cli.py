@@ -196,7 +196,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
         missing = []
     settings = {"config_set": cs.to_json(), "data": data_desc, "epochs": vars(epochs), "seeds": list(seeds),
                 "teacher_seed": cs.teacher_seed, "variants": list(variants),
-                "common_options": [o.replace(f"={work}/", "=DIR/") for o in common]}
+                "common_options": [o.replace(f"={work}/", "=DIR/") for o in common], **kernel_setting()}
     study = build_study(cs.name, command or _command(), settings, collect(plan, work), variants)
     study["missing"] = [{"variant": r.variant, "seed": r.seed} for r in missing]
     write_outputs(study, work)

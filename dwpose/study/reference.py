@@ -60,3 +60,17 @@ def format_against_study(whole_ap: Mapping[str, Optional[float]], gains: Mapping
             inside = "yes" if gain["ci"][0] <= diff <= gain["ci"][1] else "no"
         lines.append(f"| {label} | {'n/a' if diff is None else f'{diff:+.3f}'} | {_cell(gain)} | {inside} |")
     return "\n".join(lines)
+
+
+def reference_file(study: Mapping[str, Any]) -> Dict[str, Any]:
+    """The content of ``configs/demo/study/paired_gains.json`` for a finished ``study.json`` dict.
+
+    Regenerate after the committed study changes::
+
+        python -c "import json, dwpose.study.reference as r; print(json.dumps(r.reference_file(json.load(
+            open('docs/study_pretrained/study.json'))), indent=2))" > configs/demo/study/paired_gains.json
+    """
+    m = study["machine"]
+    kernels = "pinned kernels" if not study["settings"].get("kernels") else "native kernels"
+    machine = f"{m['cpu_count']}-core {m.get('cpu') or m['system']}, {kernels}"
+    return {"command": study["command"], "machine": machine, "gains": gains_from_study(study)}
