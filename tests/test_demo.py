@@ -6,6 +6,7 @@ the second must skip every finished step (nothing retrained, re-scored or re-exp
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +32,21 @@ def test_demo_runs_every_step_then_skips_them(tmp_path):
     work = tmp_path / "demo"
     first = _demo(work)
     table = (work / "results.md").read_text()
-    body = [line for line in table.splitlines() if line.startswith("| ") and ":--" not in line][1:]
+    scores, against = table.split("\n\n", 1)
+    body = [line for line in scores.splitlines() if line.startswith("| ") and ":--" not in line][1:]
     assert [line.split("|")[1].strip() for line in body] == list(ROWS)
+    whole = {}
     for line in body:  # 10 numbers per row (AP/AR of body, foot, face, hand, whole), all in [0, 1]
         values = [float(v) for v in line.split("|")[2:-1]]
         assert len(values) == 10 and all(0.0 <= v <= 1.0 for v in values)
+        whole[line.split("|")[1].strip()] = values[8]
+    # the distilled rows against the study: this run's gain over its plain student, then the study's
+    gains = json.loads((REPO / "configs/demo/study/paired_gains.json").read_text())["gains"]
+    rows = [line.split("|")[1:-1] for line in against.splitlines() if line.startswith("| student")]
+    for (label, ours, study, _), variant in zip(rows, ("s1_full", "dwpose")):
+        plain = whole["student (no distillation)"]
+        assert float(ours) == pytest.approx(whole[label.strip()] - plain, abs=1.5e-3)
+        assert study.strip().startswith(f"{gains[variant]['mean']:+.3f}")
     assert "demo finished" in first
     timings = first.split("time per step")[1].splitlines()[1:6]  # one line per step, in order
     assert [line.split(" s  ")[1] for line in timings][1:4] == [

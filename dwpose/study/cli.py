@@ -197,7 +197,9 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
     settings = {"config_set": cs.to_json(), "data": data_desc, "epochs": vars(epochs), "seeds": list(seeds),
                 "teacher_seed": cs.teacher_seed, "variants": list(variants),
                 "common_options": [o.replace(f"={work}/", "=DIR/") for o in common], **kernel_setting()}
-    study = build_study(cs.name, command or _command(), settings, collect(plan, work), variants)
+    # the command that trains (and so reproduces) the runs, also when only the report was rewritten
+    command = (command or _command()).replace(" --report-only", "")
+    study = build_study(cs.name, command, settings, collect(plan, work), variants)
     study["missing"] = [{"variant": r.variant, "seed": r.seed} for r in missing]
     write_outputs(study, work)
     from dwpose.study.report import format_table
