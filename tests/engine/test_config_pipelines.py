@@ -28,7 +28,8 @@ from dwpose.errors import UserError
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs").rglob("*.py"))
 BASE = REPO / "configs/_base_"
-B256, B384 = BASE / "rtmpose_coco-ubody-wholebody_256x192.py", BASE / "rtmpose_coco-ubody-wholebody_384x288.py"
+B256 = BASE / "rtmpose_coco-ubody-wholebody_256x192.py"
+B384 = BASE / "rtmpose_coco-ubody-wholebody_384x288.py"
 MMPOSE_STEPS = BASE / "rtmpose_coco-ubody-wholebody_256x192_mmpose-steps.py"
 MPII = BASE / "rtmpose_mpii_256x256.py"
 DISTILLER = REPO / "configs/distiller/ubody/s1_dis/dwpose_l_dis_m__coco-ubody-256x192.py"
@@ -172,7 +173,8 @@ def test_cfg_options_that_contradict_the_pipelines_are_refused(options):
 
 def test_cfg_options_that_agree_with_the_pipelines_change_nothing():
     ref = Config.fromfile(str(B256))._cfg_dict.to_dict()
-    assert load_config(str(B256), {"fast_decode_warp": True, "targets_on_device": True})._cfg_dict.to_dict() == ref
+    cfg = load_config(str(B256), {"fast_decode_warp": True, "targets_on_device": True})
+    assert cfg._cfg_dict.to_dict() == ref
 
 
 def test_the_training_tool_refuses_a_label_option_in_one_line(tmp_path):
