@@ -1,6 +1,8 @@
 # The DWPose recipe for one RTMPose model at 256x192 (docs/algorithm.md), size l.
-# Size configs override only the backbone depth/width and the head's input channels.
-_base_ = ['./default_runtime.py']
+# Size configs override only the backbone depth/width and the head's input channels; the 384x288
+# recipe inherits this file. The training steps that differ from mmpose's come from
+# pipelines/fast_train_steps.py.
+_base_ = ['./default_runtime.py', './pipelines/fast_train_steps.py']
 
 # ---- schedule ---------------------------------------------------------------------------------
 max_epochs = 270
@@ -27,17 +29,11 @@ auto_scale_lr = dict(base_batch_size=512)
 input_size = (192, 256)  # (w, h)
 codec = dict(type='SimCCLabel', input_size=input_size, sigma=(4.9, 5.66), simcc_split_ratio=2.0,
              normalize=False, use_dark=False)
-# Training targets (the switch): True makes the SimCC labels of each batch on the model's device in
-# the data preprocessor (SimCCTargetPreprocessor), from the keypoints LeanPackPoseInputs packs;
-# False is mmpose's way, GenerateTarget + PackPoseInputs per sample in the data workers. Same labels.
-# A child config or `--cfg-options targets_on_device=False` may set it: the config loader
-# (apply_switches in dwpose/engine/config.py) rewrites the training pipelines and preprocessor to match.
-targets_on_device = True
 image_norm = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 model = dict(
     type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='SimCCTargetPreprocessor', codec=codec, **image_norm)
-    if targets_on_device else dict(type='PoseDataPreprocessor', **image_norm),
+    # the SimCC labels of each batch, from the keypoints the training pipeline packs
+    data_preprocessor=dict(type='SimCCTargetPreprocessor', codec=codec, **image_norm),
     backbone=dict(
         _scope_='mmdet', type='CSPNeXt', arch='P5', expand_ratio=0.5,
         deepen_factor=1., widen_factor=1., out_indices=(4, ), channel_attention=True,
@@ -71,26 +67,13 @@ ubody_train = [
     for scene in scenes
 ]
 
-# Decode and flip (the switch): True reads only the JPEG header when loading, notes the flip instead of
-# flipping pixels, and decodes in the affine step, at 1/2, 1/4 or 1/8 size when the crop shrinks the
-# photo that much, with the reduction and the flip folded into its one warp (dwpose/datasets/
-# decode_warp.py); False is mmpose's LoadImage + RandomFlip + TopdownAffine. Same random draws,
-# keypoints and labels; crops differ by interpolation only (tests/datasets/test_decode_warp.py).
-# A child config or `--cfg-options fast_decode_warp=False` may set it, as targets_on_device above.
-fast_decode_warp = True
-load_image = 'LoadEncodedImage' if fast_decode_warp else 'LoadImage'
-random_flip = 'DeferredRandomFlip' if fast_decode_warp else 'RandomFlip'
-topdown_affine = 'DecodeWarpTopdownAffine' if fast_decode_warp else 'TopdownAffine'
-
-pack_train_inputs = ([dict(type='LeanPackPoseInputs')] if targets_on_device else
-                     [dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')])
 train_pipeline = [
-    dict(type=load_image, backend_args=backend_args),
+    dict(type=_base_.load_image, backend_args=backend_args),
     dict(type='GetBBoxCenterScale', padding=1.25),
-    dict(type=random_flip, direction='horizontal'),
+    dict(type=_base_.random_flip, direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform', scale_factor=[0.6, 1.4], rotate_factor=80),
-    dict(type=topdown_affine, input_size=input_size),
+    dict(type=_base_.topdown_affine, input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[
         dict(type='Blur', p=0.1),
@@ -98,16 +81,16 @@ train_pipeline = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.4, max_width=0.4, min_holes=1,
              min_height=0.2, min_width=0.2, p=1.0),
     ]),
-    *pack_train_inputs,
+    *_base_.pack_train_inputs,
 ]
 # milder pipeline for the last ninth of training (PipelineSwitchHook)
 train_pipeline_stage2 = [
-    dict(type=load_image, backend_args=backend_args),
+    dict(type=_base_.load_image, backend_args=backend_args),
     dict(type='GetBBoxCenterScale', padding=1.25),
-    dict(type=random_flip, direction='horizontal'),
+    dict(type=_base_.random_flip, direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform', shift_factor=0., scale_factor=[0.75, 1.25], rotate_factor=60),
-    dict(type=topdown_affine, input_size=input_size),
+    dict(type=_base_.topdown_affine, input_size=input_size),
     dict(type='mmdet.YOLOXHSVRandomAug'),
     dict(type='Albumentation', transforms=[
         dict(type='Blur', p=0.1),
@@ -115,7 +98,7 @@ train_pipeline_stage2 = [
         dict(type='CoarseDropout', max_holes=1, max_height=0.4, max_width=0.4, min_holes=1,
              min_height=0.2, min_width=0.2, p=0.5),
     ]),
-    *pack_train_inputs,
+    *_base_.pack_train_inputs,
 ]
 val_pipeline = [
     dict(type='LoadImage', backend_args=backend_args),

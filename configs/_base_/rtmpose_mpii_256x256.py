@@ -19,12 +19,17 @@ model = dict(
     test_cfg=dict(flip_test=True, shift_coords=True))
 
 data_root = 'data/mpii/'
-_affines = ('TopdownAffine', 'DecodeWarpTopdownAffine')  # val's, train's (fast_decode_warp or not)
-train_pipeline = [dict(t, input_size=input_size) if t['type'] in _affines else t
-                  for t in _base_.train_pipeline]
-train_pipeline_stage2 = [dict(t, input_size=input_size) if t['type'] in _affines else t
-                         for t in _base_.train_pipeline_stage2]
-val_pipeline = [dict(t, input_size=input_size) if t['type'] in _affines else t for t in _base_.val_pipeline]
+# the recipe's pipelines with their crop step (the sixth of the training pipelines, the third of the
+# validation one) at this size
+train_pipeline = [*_base_.train_pipeline[:5],
+                  dict(type=_base_.topdown_affine, input_size=input_size),
+                  *_base_.train_pipeline[6:]]
+train_pipeline_stage2 = [*_base_.train_pipeline_stage2[:5],
+                         dict(type=_base_.topdown_affine, input_size=input_size),
+                         *_base_.train_pipeline_stage2[6:]]
+val_pipeline = [*_base_.val_pipeline[:2],
+                dict(type='TopdownAffine', input_size=input_size),
+                *_base_.val_pipeline[3:]]
 train_dataloader = dict(dataset=dict(
     _delete_=True, type='MpiiDataset', data_root=data_root, data_mode='topdown',
     ann_file='annotations/mpii_train.json', data_prefix=dict(img='images/'),

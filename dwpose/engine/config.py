@@ -1,51 +1,53 @@
 """Reading MMEngine config files: the one place that calls ``Config.fromfile``.
 
 - :func:`read_config`: a config file, with a syntax error or a bad ``_base_`` turned into one
-  ``ValueError`` line (the rule of :mod:`dwpose.errors`), and its switches applied
-  (:func:`apply_switches`).
+  :class:`~dwpose.errors.UserError` line (the rule of :mod:`dwpose.errors`), and its training steps
+  checked against its own labels (:func:`check_training_steps`). Nothing is rewritten: the config a
+  file gives (and ``--cfg-options`` change) is the one that trains (docs/configs.md).
 - :func:`load_config`: what ``tools/train.py`` / ``tools/test.py`` read: the file plus
-  ``--cfg-options`` (``data_root=DIR/`` moves every data path of the config, see :func:`set_data_root`;
-  ``fast_decode_warp=False`` and ``targets_on_device=False`` switch the training pipelines).
+  ``--cfg-options`` (``data_root=DIR/`` moves every data path of the config, see :func:`set_data_root`).
 - :func:`load_model_config`: a teacher's or student's pose config named by a distiller config, by
   absolute path or ``mmpose::`` package path; its ``custom_imports`` are imported.
-- :func:`apply_switches`: the full-size base configs (``configs/_base_/rtmpose_coco-ubody-wholebody_*``)
-  build their training pipelines and data preprocessor from ``fast_decode_warp`` and
-  ``targets_on_device`` when the base file is parsed, so a child config (or ``--cfg-options``) that sets
-  a switch would change nothing else; this rewrites them to match the switches' final values.
 """
 
 from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 from dwpose.engine.preflight import cfg_options_error
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import require_file
 
 CONFIG_ERRORS = (SyntaxError, NameError, TypeError, AttributeError, ImportError, KeyError)
 SWITCH_HOOKS = ("mmdet.PipelineSwitchHook", "PipelineSwitchHook")
-PIPELINE_VARIABLES = ("train_pipeline", "train_pipeline_stage2")
-ON_DEVICE, IN_WORKERS = "SimCCTargetPreprocessor", "PoseDataPreprocessor"
-DATASET_WEIGHTS = "dataset_keypoint_weights"
+# fast_decode_warp's steps and mmpose's, targets_on_device's packing and mmpose's (label -> value -> types)
+STEPS: Dict[str, Dict[bool, Tuple[str, ...]]] = {
+    "fast_decode_warp": {True: ("LoadEncodedImage", "DeferredRandomFlip", "DecodeWarpTopdownAffine"),
+                         False: ("LoadImage", "RandomFlip", "TopdownAffine")},
+    "targets_on_device": {True: ("LeanPackPoseInputs", "SimCCTargetPreprocessor"),
+                          False: ("GenerateTarget", "PackPoseInputs", "PoseDataPreprocessor")},
+}
+MMPOSE_STEPS = "configs/_base_/rtmpose_coco-ubody-wholebody_256x192_mmpose-steps.py"
 
 
 def read_config(path: str | os.PathLike, what: str = "config") -> Config:
-    """``Config.fromfile(path)`` with its pipeline switches applied (:func:`apply_switches`).
+    """``Config.fromfile(path)``, its training steps checked (:func:`check_training_steps`).
 
     Raises:
         FileNotFoundError / IsADirectoryError: the file does not exist / is a folder.
-        ValueError: the file cannot be parsed ("``what`` PATH is invalid: SyntaxError: ...").
+        UserError: the file cannot be parsed ("``what`` PATH is invalid: SyntaxError: ..."), or its
+            ``fast_decode_warp`` / ``targets_on_device`` contradict its training pipelines.
     """
     require_file(path, what)
     try:
         cfg = Config.fromfile(str(path))
     except CONFIG_ERRORS as exc:
-        raise ValueError(f"{what} {path} is invalid: {type(exc).__name__}: {first_line(exc)}") from exc
-    apply_switches(cfg)
+        raise UserError(f"{what} {path} is invalid: {type(exc).__name__}: {first_line(exc)}") from exc
+    check_training_steps(cfg, f"{what} {path}")
     return cfg
 
 
@@ -54,7 +56,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Raises:
         FileNotFoundError / IsADirectoryError: the config does not exist / is a folder.
-        ValueError: the config cannot be parsed, or the options do not fit it.
+        UserError: the config cannot be parsed, or the options do not fit it (an option that
+            sets ``fast_decode_warp`` / ``targets_on_device`` to another value than the config's
+            pipelines have included: pick the config with those steps instead).
     """
     cfg = read_config(path)
     options = dict(cfg_options or {})
@@ -65,8 +69,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         try:
             cfg.merge_from_dict(options)
         except (TypeError, KeyError) as exc:  # e.g. a field of a value the config sets to None
-            raise ValueError(cfg_options_error(exc, options)) from exc
-        apply_switches(cfg)
+            raise UserError(cfg_options_error(exc, options)) from exc
+        check_training_steps(cfg, f"--cfg-options of config {path}")
     return cfg
 
 
@@ -113,132 +117,60 @@ def load_model_config(path: str) -> Config:
         cfg = get_config(path)
     else:
         if not osp.isabs(path):
-            raise ValueError(f"config path {path!r} is relative; write it relative to the distiller "
+            raise UserError(f"config path {path!r} is relative; write it relative to the distiller "
                              "config as '{{fileDirname}}/...', or give an absolute or 'mmpose::' path")
         cfg = read_config(path)
     if "model" not in cfg:
-        raise ValueError(f"config {path} has no `model`")
+        raise UserError(f"config {path} has no `model`")
     imports = cfg.get("custom_imports", {}).get("imports", [])
     if imports:
         import_modules_from_strings(imports)
     return cfg
 
 
-# ---- the full-size configs' switches ----------------------------------------------------------------
-def apply_switches(cfg: Any) -> None:
-    """Make ``cfg``'s training pipelines and data preprocessor follow its switches, in place.
-
-    ``fast_decode_warp``: ``LoadEncodedImage`` / ``DeferredRandomFlip`` / ``DecodeWarpTopdownAffine``
-    (True) or mmpose's ``LoadImage`` / ``RandomFlip`` / ``TopdownAffine`` (False), see
-    :func:`dwpose.datasets.decode_warp.fast_decode_warp_pipeline`. ``targets_on_device``:
-    ``LeanPackPoseInputs`` and ``SimCCTargetPreprocessor`` (True) or mmpose's
-    ``GenerateTarget(encoder=codec)`` + ``PackPoseInputs`` and ``PoseDataPreprocessor`` (False), same
-    normalisation. Training only: ``train_pipeline``, ``train_pipeline_stage2``, every data set of
-    ``train_dataloader`` (nested ``CombinedDataset`` / ``ConcatDataset`` / wrappers) and the
-    ``PipelineSwitchHook``'s ``switch_pipeline``; validation and test stay as written. Applying it
-    twice changes nothing more.
-
-    Args:
-        cfg: an MMEngine ``Config``; ``fast_decode_warp`` / ``targets_on_device`` unset (or None)
-            leave their part alone.
-    """
-    decode, targets = cfg.get("fast_decode_warp"), cfg.get("targets_on_device")
-    if decode is None and targets is None:
-        return
-    from dwpose.datasets.decode_warp import fast_decode_warp_pipeline  # mmpose: only when needed
-
-    rewrites: List[Callable[[Sequence[dict]], List[dict]]] = []
-    if decode is not None:
-        rewrites.append(lambda p: fast_decode_warp_pipeline(p, on=bool(decode)))
-    if targets is not None:
-        codec, weights = _target_settings(cfg)
-        rewrites.append(lambda p: _switch_packing(p, bool(targets), codec, weights))
-        _switch_preprocessor(cfg, bool(targets), codec, weights)
-
-    def rewrite(pipeline: Sequence[dict]) -> List[dict]:
-        for step in rewrites:
-            pipeline = step(pipeline)
-        return [ConfigDict(t) for t in pipeline]
-
-    for name in PIPELINE_VARIABLES:
-        if cfg.get(name) is not None:
-            cfg[name] = rewrite(cfg[name])
-    for dataset in _datasets((cfg.get("train_dataloader") or {}).get("dataset")):
+# ---- the full-size configs' labels of their training steps ------------------------------------------
+def training_pipelines(cfg: Any) -> Iterator[Tuple[str, list]]:
+    """``(where, pipeline)`` of every training pipeline of ``cfg``: ``train_pipeline``,
+    ``train_pipeline_stage2``, each data set of ``train_dataloader`` (nested ``datasets`` / ``dataset``)
+    and the ``PipelineSwitchHook``'s ``switch_pipeline``; empty or missing ones left out."""
+    for name in ("train_pipeline", "train_pipeline_stage2"):
+        if cfg.get(name):
+            yield name, cfg[name]
+    stack = [("train_dataloader.dataset", (cfg.get("train_dataloader") or {}).get("dataset"))]
+    while stack:
+        where, dataset = stack.pop(0)
+        if not isinstance(dataset, dict):
+            continue
         if dataset.get("pipeline"):
-            dataset["pipeline"] = rewrite(dataset["pipeline"])
+            yield where, dataset["pipeline"]
+        stack += [(f"{where}.datasets[{i}]", d) for i, d in enumerate(dataset.get("datasets") or [])]
+        stack.append((f"{where}.dataset", dataset.get("dataset")))
     for hook in cfg.get("custom_hooks") or []:
         if hook.get("type") in SWITCH_HOOKS and hook.get("switch_pipeline"):
-            hook["switch_pipeline"] = rewrite(hook["switch_pipeline"])
+            yield f"{hook['type']}.switch_pipeline", hook["switch_pipeline"]
 
 
-def _datasets(dataset: Optional[dict]) -> Iterator[dict]:
-    """``dataset`` and every data set nested in it (``datasets=[...]``, ``dataset=...``)."""
-    if not isinstance(dataset, dict):
-        return
-    yield dataset
-    for child in dataset.get("datasets") or []:
-        yield from _datasets(child)
-    yield from _datasets(dataset.get("dataset"))
+def check_training_steps(cfg: Any, where: str) -> None:
+    """Refuse a config whose ``fast_decode_warp`` / ``targets_on_device`` contradict what it trains with.
 
+    The full-size configs label their training steps (``configs/_base_/pipelines/fast_train_steps.py``);
+    the labels describe the pipelines and never change them, so a child config or ``--cfg-options``
+    that sets one to the other value would train with the steps it did not ask for.
 
-def _target_settings(cfg: Any) -> Tuple[Optional[dict], bool]:
-    """``(codec, use_dataset_keypoint_weights)`` of the labels: the preprocessor's if it makes them,
-    else a training pipeline's ``GenerateTarget``'s, else the config's ``codec``."""
+    Raises:
+        UserError: a training pipeline or the data preprocessor has a step of the label's other value.
+    """
     prep = (cfg.get("model") or {}).get("data_preprocessor") or {}
-    if prep.get("type") == ON_DEVICE:
-        return prep["codec"], bool(prep.get("use_dataset_keypoint_weights", False))
-    for name in PIPELINE_VARIABLES:
-        for t in cfg.get(name) or []:
-            if t["type"] == "GenerateTarget":
-                return t["encoder"], bool(t.get("use_dataset_keypoint_weights", False))
-    return cfg.get("codec"), False
-
-
-def _switch_packing(pipeline: Sequence[dict], on: bool, codec: Optional[dict],
-                    weights: bool) -> List[dict]:
-    """``LeanPackPoseInputs`` (``on``) or ``GenerateTarget`` + ``PackPoseInputs`` in place of the other."""
-    from dwpose.datasets.packing import TRAIN_META_KEYS
-
-    out: List[dict] = []
-    for t in pipeline:
-        if on and t["type"] == "GenerateTarget":
+    for label, steps in STEPS.items():
+        value = cfg.get(label)
+        if value is None:
             continue
-        if on and t["type"] == "PackPoseInputs":
-            keys = (*TRAIN_META_KEYS, DATASET_WEIGHTS) if weights else TRAIN_META_KEYS
-            out.append(dict(type="LeanPackPoseInputs", **({"meta_keys": keys} if weights else {})))
-        elif not on and t["type"] == "LeanPackPoseInputs":
-            if codec is None:
-                raise ValueError("targets_on_device = False needs the SimCC codec: define `codec` in the "
-                                 "config or give the data preprocessor one")
-            extra = {"use_dataset_keypoint_weights": True} if weights else {}
-            out += [dict(type="GenerateTarget", encoder=codec, **extra), dict(type="PackPoseInputs")]
-        else:
-            out.append(t)
-    return out
-
-
-def _switch_preprocessor(cfg: Any, on: bool, codec: Optional[dict], weights: bool) -> None:
-    """``model.data_preprocessor`` as ``SimCCTargetPreprocessor`` (``on``) or ``PoseDataPreprocessor``,
-    same normalisation. A distiller without one of its own (it takes its student config's) gets the
-    student's, switched, where that differs."""
-    model = cfg.get("model") or {}
-    prep = model.get("data_preprocessor")
-    if prep is None and model.get("student_cfg"):
-        student = load_model_config(model["student_cfg"]).model.get("data_preprocessor")
-        switched = _switched_preprocessor(student, on, codec, weights)
-        if switched != student:
-            model["data_preprocessor"] = ConfigDict(switched)
-        return
-    if prep is not None:
-        model["data_preprocessor"] = ConfigDict(_switched_preprocessor(prep, on, codec, weights))
-
-
-def _switched_preprocessor(prep: Optional[dict], on: bool, codec: Optional[dict],
-                           weights: bool) -> Optional[dict]:
-    if not prep or prep.get("type") not in (ON_DEVICE, IN_WORKERS):
-        return prep
-    norm = {k: v for k, v in prep.items() if k not in ("type", "codec", "use_dataset_keypoint_weights")}
-    if not on:
-        return dict(type=IN_WORKERS, **norm)
-    extra = {"use_dataset_keypoint_weights": True} if weights else {}
-    return dict(type=ON_DEVICE, codec=prep.get("codec", codec), **extra, **norm)
+        other = steps[not value]
+        found = [(name, t.get("type")) for name, pipeline in training_pipelines(cfg) for t in pipeline]
+        found.append(("model.data_preprocessor", prep.get("type")))
+        for name, step in found:
+            if step in other:
+                raise UserError(
+                    f"{where}: {label} = {value}, but {name} has {step}: a config's pipelines are what "
+                    f"trains and {label} only labels them; pick a config with the steps you want "
+                    f"(mmpose's: {MMPOSE_STEPS}, see docs/configs.md)")
