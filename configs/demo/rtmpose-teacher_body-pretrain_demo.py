@@ -19,4 +19,5 @@ test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='coco/AP'))
 # the milder stage-2 augmentation from the first epoch: under the full augmentation this wider,
 # deeper model stays on the average pose until the pipeline switch (epoch 23 of 25, at 5e-4 and 1e-3)
-train_dataloader = dict(dataset=dict(type='CocoDataset', pipeline=_base_.train_pipeline_stage2))
+train_pipeline = _base_.train_pipeline_stage2
+train_dataloader = dict(dataset=dict(type='CocoDataset', pipeline=train_pipeline))

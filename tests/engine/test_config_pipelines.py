@@ -35,9 +35,8 @@ MPII = BASE / "rtmpose_mpii_256x256.py"
 DISTILLER = REPO / "configs/distiller/ubody/s1_dis/dwpose_l_dis_m__coco-ubody-256x192.py"
 NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 SWITCH_HOOKS = ("mmdet.PipelineSwitchHook", "PipelineSwitchHook")
-# Configs whose training data set takes another variable than `train_pipeline`, by design: the demo
-# teacher's body pre-training trains with the milder stage-2 pipeline from the first epoch.
-TRAINS_WITH = {"demo/rtmpose-teacher_body-pretrain_demo.py": "train_pipeline_stage2"}
+# Configs whose training data set takes another variable than `train_pipeline` (none at present).
+TRAINS_WITH: dict = {}
 
 
 def _plain(value: Any) -> Any:
