@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Union
 
-from dwpose.errors import EXIT_PARTIAL
+from dwpose.errors import EXIT_PARTIAL, UserError
 from dwpose.inference.boxes import BOXES_HELP, BoxTable, load_boxes
 from dwpose.inference.canvas_options import (
     add_canvas_arguments,
@@ -139,15 +139,15 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dwpose predict``; returns 0, or 3 when a folder had images that were skipped or a video
     was truncated (the frames before the damage are written).
 
-    User mistakes raise ValueError / FileNotFoundError (one error line, exit 2).
+    User mistakes raise UserError / FileNotFoundError (one error line, exit 2).
     """
     silence_opencv_logging()
     kind, source = classify_input(args.input)
     check_device(args.device)
     if args.det is None and args.boxes is None:
-        raise ValueError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
+        raise UserError("give a person detector with --det DETECTOR, or boxes with --boxes BOXES.json")
     if args.boxes is not None and kind in ("video", "webcam"):
-        raise ValueError("--boxes applies to images and folders; use --det for videos and webcams")
+        raise UserError("--boxes applies to images and folders; use --det for videos and webcams")
     video = video_options(args, kind)
     boxes = load_boxes(args.boxes) if args.boxes is not None else None
     out = OutputFolder(args.out)  # made and checked before any model loads; removed if a failure leaves
