@@ -27,8 +27,9 @@ def test_user_mistakes_map_to_one_line(exc, expected):
 
 
 @pytest.mark.parametrize("exc", [
-    ZeroDivisionError("x"), KeyError("shape"), AssertionError("a == b"), ValueError("operands could not be broadcast"),
-    AssertionError("`img` is not found in results"), KeyError("no registry entry named shape"),
+    ZeroDivisionError("x"), KeyError("shape"), AssertionError("a == b"),
+    ValueError("operands could not be broadcast"), AssertionError("`img` is not found in results"),
+    KeyError("no registry entry named shape"),
 ])
 def test_bugs_are_not_user_mistakes(exc):
     assert user_error_message(exc) is None
