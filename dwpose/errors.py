@@ -1,8 +1,16 @@
 """One rule for user mistakes, shared by the ``dwpose`` command, the tools and the root scripts.
 
-A user mistake (a missing or unreadable file, a bad value, a config typo that names an unknown
-component, an image that does not decode) becomes one ``PROG: error: ...`` line on stderr and exit
-code 2; anything else is a bug and keeps its traceback. Standard library only, so that light entry
+A user mistake becomes one ``PROG: error: ...`` line on stderr and exit code 2; anything else is a bug
+and keeps its traceback (exit code 1). A user mistake is
+
+- a :class:`UserError`, raised by this project's code where it recognises a bad path, option, value or
+  file (its message is the whole error line);
+- an OS error about a path: a missing file or folder, a folder where a file should be, no permission;
+- one of the mistakes mmpose / mmengine / mmcv report in their own words: an annotation file that does
+  not exist, a config that names a component no registry knows, an image that does not decode.
+
+A plain ``ValueError`` (or ``TypeError``, ``KeyError``, ...) is a bug, wherever it is raised: numpy,
+torch and this project's internal checks raise those. Standard library only, so that light entry
 points (``dwpose predict`` with ONNX models) can use it without importing torch or mm*.
 
 Exit statuses of every command and tool: 0 done; 1 a bug (with its traceback) or a failed check
@@ -23,14 +31,17 @@ EXIT_PARTIAL = 3  # finished, some inputs skipped
 class UserError(ValueError):
     """A user mistake recognised where it is raised: a bad path, option, value or file.
 
-    Its message is the whole ``error:`` line (no traceback). It subclasses ``ValueError`` so that
-    callers catching bad values keep working; a plain ``ValueError`` is a bug.
+    Its message is the whole ``error:`` line (no traceback), written once, where the mistake is
+    recognised. It subclasses ``ValueError`` so that callers catching bad values keep working; a plain
+    ``ValueError`` is a bug.
     """
 
 
-USER_ERRORS = (UserError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (UserError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 _IMAGE_ERR = re.compile(r"failed to load image: (\S+)")
 _MISSING_FILE = re.compile(r"No such file or directory: '([^']+)'")
+_MISSING_ASSERT = re.compile(r"\bfile\b.*does ?n[o']t exist", re.IGNORECASE)
+_UNKNOWN_TYPE = re.compile(r"is not in the \S+\s+registry")
 
 
 def first_line(exc: BaseException) -> str:
@@ -47,13 +58,13 @@ def user_error_message(exc: BaseException) -> Optional[str]:
     m = _IMAGE_ERR.search(text)
     if m:  # mmcv / mmpose LoadImage on a file that is not an image
         return f"cannot decode image {m.group(1)} (corrupt or not an image)"
-    if isinstance(exc, AssertionError) and re.search(r"does ?n[o']t exist|not found", text):
+    if isinstance(exc, AssertionError) and _MISSING_ASSERT.search(text):
         # mmpose's missing-file asserts: "Annotation file `a.json`does not exist"
         msg = " ".join(first_line(exc).replace("`", " ").split())
         if msg.lower().startswith("annotation file"):
             msg += " (is data_root right? --cfg-options data_root=DIR/ moves every data path)"
         return msg
-    if isinstance(exc, KeyError) and "registry" in text:
+    if isinstance(exc, KeyError) and _UNKNOWN_TYPE.search(text):  # mmengine's Registry.build
         return f"config names an unknown component: {text.strip(chr(39)).strip()}"
     if "No such file or directory" in text:
         found = _MISSING_FILE.search(text)

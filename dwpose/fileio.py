@@ -11,7 +11,7 @@ Writers: :func:`atomic_path` (any writer that wants a file name), :func:`atomic_
 :func:`atomic_write_bytes` / ``_text`` / ``_json``, :func:`atomic_write_many` (a set of files, all or
 none), :func:`atomic_write_image` and
 :class:`AtomicVideoWriter` (OpenCV, imported when called). Reading: :func:`read_json`, whose errors are
-one line (``FileNotFoundError`` / ``ValueError``) for every caller.
+one line (``FileNotFoundError`` / ``UserError``) for every caller.
 
 Standard library only at import (OpenCV is imported by the image and video writers when they run):
 the ONNX-only ``dwpose predict`` imports it without torch.
@@ -26,6 +26,8 @@ import secrets
 import stat
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Tuple, Union
+
+from dwpose.errors import UserError
 
 PathLike = Union[str, os.PathLike]
 
@@ -55,7 +57,7 @@ def require_file(path: PathLike, what: str = "file") -> Path:
 
     Raises:
         IsADirectoryError: ``path`` is a folder ("``what`` PATH is a folder, not a file").
-        ValueError: it is a FIFO, a device or a socket ("``what`` PATH is a FIFO, not a file"), refused
+        UserError: it is a FIFO, a device or a socket ("``what`` PATH is a FIFO, not a file"), refused
             before anything opens it (reading one blocks or never ends).
         FileNotFoundError: nothing is there ("``what`` PATH does not exist").
     """
@@ -65,7 +67,7 @@ def require_file(path: PathLike, what: str = "file") -> Path:
     if not path.is_file():
         special = special_file_kind(path)
         if special is not None:
-            raise ValueError(f"{what} {path} is {special}, not a file")
+            raise UserError(f"{what} {path} is {special}, not a file")
         raise FileNotFoundError(f"{what} {path} does not exist")
     return path
 
@@ -213,7 +215,7 @@ def read_json(path: PathLike, what: str = "JSON file") -> Any:
 
     Raises:
         FileNotFoundError / IsADirectoryError: see :func:`require_file` ("``what`` PATH does not exist").
-        ValueError: broken JSON, in one line ("``what`` PATH is not valid JSON (...)").
+        UserError: broken JSON, in one line ("``what`` PATH is not valid JSON (...)").
     """
     from dwpose.errors import first_line
 
@@ -222,7 +224,7 @@ def read_json(path: PathLike, what: str = "JSON file") -> Any:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{what} {path} is not valid JSON ({first_line(exc)})") from exc
+        raise UserError(f"{what} {path} is not valid JSON ({first_line(exc)})") from exc
 
 
 def atomic_write_image(path: PathLike, image: Any, params: Tuple[int, ...] = ()) -> Path:
@@ -236,7 +238,7 @@ def atomic_write_image(path: PathLike, image: Any, params: Tuple[int, ...] = ())
     path = Path(path)
     ok, encoded = cv2.imencode(path.suffix or ".png", image, list(params))
     if not ok:
-        raise ValueError(f"cannot encode an image as {path.suffix!r} for {path}")
+        raise UserError(f"cannot encode an image as {path.suffix!r} for {path}")
     return atomic_write_bytes(path, encoded.tobytes())
 
 
@@ -256,8 +258,8 @@ class AtomicVideoWriter:
         tmp = self._target.__enter__()
         self.writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
-            error = ValueError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
-            self._target.__exit__(ValueError, error, None)  # removes the temporary file
+            error = UserError(f"cannot write video {path}: OpenCV has no mp4v encoder here")
+            self._target.__exit__(UserError, error, None)  # removes the temporary file
             raise error
 
     def write(self, frame: Any) -> None:

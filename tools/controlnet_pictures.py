@@ -13,7 +13,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import List, Tuple
 
@@ -21,7 +20,7 @@ import cv2
 import numpy as np
 
 from dwpose.errors import guarded
-from dwpose.fileio import atomic_write_image
+from dwpose.fileio import atomic_write_image, read_json
 from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, PARTS, draw_poses
 from dwpose.keypoints import keypoints_from_annotation
@@ -67,7 +66,7 @@ def main(argv=None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--photo", default="000000000785.jpg")
     args = parser.parse_args(argv)
-    doc = json.loads(args.annotations.read_text())
+    doc = read_json(args.annotations, "annotation file")
     photo = cv2.imread(str(args.images / args.photo))
     if photo is None:
         raise FileNotFoundError(f"cannot read {args.images / args.photo}")

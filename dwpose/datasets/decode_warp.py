@@ -35,6 +35,8 @@ from mmpose.datasets.transforms import LoadImage, RandomFlip, TopdownAffine
 from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
 
+from dwpose.errors import UserError
+
 ENCODED_KEY = "img_encoded"
 REDUCTION_KEY = "decode_reduction"  # the r the affine decoded at, for benchmarks and tests
 REDUCTIONS = (8, 4, 2)
@@ -145,10 +147,10 @@ class LoadEncodedImage(LoadImage):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         if self.to_float32 or self.color_type != "color" or self.imdecode_backend != "cv2":
-            raise ValueError("LoadEncodedImage decodes uint8 BGR with cv2: drop to_float32 / color_type / "
-                             "imdecode_backend, or use LoadImage")
+            raise UserError("LoadEncodedImage decodes uint8 BGR with cv2: drop to_float32 / color_type / "
+                            "imdecode_backend, or use LoadImage")
         if self.file_client_args is not None:
-            raise ValueError("LoadEncodedImage takes backend_args, not the deprecated file_client_args")
+            raise UserError("LoadEncodedImage takes backend_args, not the deprecated file_client_args")
 
     def transform(self, results: dict) -> Optional[dict]:
         if "img" in results:
@@ -228,10 +230,10 @@ class DecodeWarpTopdownAffine(TopdownAffine):
                  reduce_margin: float = 1.0) -> None:
         super().__init__(input_size=input_size, use_udp=use_udp)
         if max_reduction not in _REDUCED_FLAGS:
-            raise ValueError("max_reduction must be 1, 2, 4 or 8 (OpenCV's reduced JPEG decodes), "
-                             f"got {max_reduction}")
+            raise UserError("max_reduction must be 1, 2, 4 or 8 (OpenCV's reduced JPEG decodes), "
+                            f"got {max_reduction}")
         if reduce_margin <= 0:
-            raise ValueError(f"reduce_margin must be positive, got {reduce_margin}")
+            raise UserError(f"reduce_margin must be positive, got {reduce_margin}")
         self.max_reduction, self.reduce_margin = max_reduction, float(reduce_margin)
 
     def transform(self, results: Dict) -> Optional[dict]:

@@ -18,6 +18,8 @@ from mmengine.structures import InstanceData
 from mmpose.registry import TRANSFORMS
 from mmpose.structures import PoseDataSample
 
+from dwpose.errors import UserError
+
 TRAIN_META_KEYS = ("id", "img_id", "img_path", "ori_shape", "img_shape", "input_size", "input_center",
                    "input_scale", "flip", "flip_direction", "dataset_name")
 
@@ -40,7 +42,7 @@ class LeanPackPoseInputs(BaseTransform):
             ``SimCCTargetPreprocessor(use_dataset_keypoint_weights=True)``.
 
     Raises:
-        ValueError: (when called) the results have no ``transformed_keypoints`` (no ``TopdownAffine``).
+        UserError: (when called) the results have no ``transformed_keypoints`` (no ``TopdownAffine``).
     """
 
     def __init__(self, meta_keys: Sequence[str] = TRAIN_META_KEYS) -> None:
@@ -49,8 +51,8 @@ class LeanPackPoseInputs(BaseTransform):
     def transform(self, results: dict) -> dict:
         keypoints = results.get("transformed_keypoints")
         if keypoints is None or np.ndim(keypoints) != 3:
-            raise ValueError("LeanPackPoseInputs packs the keypoints of a top-down crop: put TopdownAffine "
-                             "before it (or end the pipeline with GenerateTarget + PackPoseInputs)")
+            raise UserError("LeanPackPoseInputs packs the keypoints of a top-down crop: put TopdownAffine "
+                            "before it (or end the pipeline with GenerateTarget + PackPoseInputs)")
         img = results["img"]
         img = img[..., None] if img.ndim == 2 else img
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))

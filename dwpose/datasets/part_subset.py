@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Dict, List, Optional, Sequence
 
+from dwpose.errors import UserError
 from dwpose.fileio import atomic_write_json, read_json
 from dwpose.keypoints import PART_FIELDS, PART_SIZES
 
@@ -31,14 +32,14 @@ def part_subset(wholebody: Dict[str, Any], part: str,
         names: the K keypoint names for ``categories`` (default ``<part>_0`` ... ``<part>_<K-1>``).
 
     Raises:
-        ValueError: unknown part, or ``names`` of the wrong length.
+        UserError: unknown part, or ``names`` of the wrong length.
     """
     if part not in PART_SIZES:
-        raise ValueError(f"part must be one of {', '.join(PART_SIZES)}, got {part!r}")
+        raise UserError(f"part must be one of {', '.join(PART_SIZES)}, got {part!r}")
     k = PART_SIZES[part]
     names = list(names) if names is not None else [f"{part}_{i}" for i in range(k)]
     if len(names) != k:
-        raise ValueError(f"{part} has {k} keypoints but {len(names)} names were given")
+        raise UserError(f"{part} has {k} keypoints but {len(names)} names were given")
     anns: List[dict] = []
     for ann in wholebody["annotations"]:
         kpts = ann.get(PART_FIELDS[part]) or []

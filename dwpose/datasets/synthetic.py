@@ -41,6 +41,7 @@ from dwpose.datasets._synthetic_draw import (
     render_background,
     sample_figure,
 )
+from dwpose.errors import UserError
 from dwpose.fileio import current_umask
 from dwpose.keypoints import PART_FIELDS, PART_SLICES, person_category
 
@@ -247,11 +248,11 @@ def _summary(
 
 def _check_args(num_train: int, num_val: int, seed: int, image_size: tuple[int, int]) -> None:
     if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+        raise UserError(f"seed must be >= 0, got {seed}")
     if num_train < 0 or num_val < 0:
-        raise ValueError(f"image counts must be >= 0, got num_train={num_train}, num_val={num_val}")
+        raise UserError(f"image counts must be >= 0, got num_train={num_train}, num_val={num_val}")
     if len(image_size) != 2 or min(image_size) < 64:
-        raise ValueError(f"image_size must be (w, h) with both >= 64, got {tuple(image_size)}")
+        raise UserError(f"image_size must be (w, h) with both >= 64, got {tuple(image_size)}")
 
 
 def generate_demo_dataset(
@@ -279,7 +280,7 @@ def generate_demo_dataset(
         ``num_train``, ``num_val``, ``seed``, ``image_size`` and ``reused`` (True when the stamp matched).
 
     Raises:
-        ValueError: Bad counts or size, or ``root`` holds something other than a demo data set.
+        UserError: Bad counts or size, or ``root`` holds something other than a demo data set.
     """
     image_size = (int(image_size[0]), int(image_size[1]))
     _check_args(num_train, num_val, seed, image_size)
@@ -289,7 +290,7 @@ def generate_demo_dataset(
     if _read_stamp(root) == stamp:
         return summary(True)
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and _read_stamp(root) is None)):
-        raise ValueError(f"{root} exists and is not a dwpose demo data set; pass a new or empty folder")
+        raise UserError(f"{root} exists and is not a dwpose demo data set; pass a new or empty folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the data set follows the umask

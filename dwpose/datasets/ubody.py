@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple
 
+from dwpose.errors import UserError
 from dwpose.fileio import atomic_write_json, read_json
 from dwpose.keypoints import person_category
 
@@ -27,16 +28,17 @@ UBODY_SCENES: Tuple[str, ...] = (
 )  # fmt: skip
 
 def check_coco_style(data: Any, source: str) -> None:
-    """Raise ``ValueError`` unless ``data`` is a COCO-style dict with ``images`` and ``annotations`` lists."""
+    """Raise :class:`UserError` unless ``data`` is a COCO-style dict with ``images`` and ``annotations``
+    lists."""
     if not isinstance(data, dict):
-        raise ValueError(
+        raise UserError(
             f"{source} is not COCO-style JSON (top level is {type(data).__name__}, not an object)"
         )
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
-            raise ValueError(f"{source} is not COCO-style JSON (no '{key}' list)")
+            raise UserError(f"{source} is not COCO-style JSON (no '{key}' list)")
     if "categories" in data and not isinstance(data["categories"], list):
-        raise ValueError(f"{source} is not COCO-style JSON ('categories' is not a list)")
+        raise UserError(f"{source} is not COCO-style JSON ('categories' is not a list)")
 
 
 def with_person_category(categories: List[dict] | None) -> Tuple[List[dict], str]:
@@ -67,7 +69,7 @@ def add_person_category_to_file(path: str | os.PathLike) -> str:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not COCO-style JSON.
+        UserError: the file is not COCO-style JSON.
     """
     data = read_json(path)
     check_coco_style(data, str(path))
@@ -92,7 +94,7 @@ def find_scene_annotations(
 
 def add_person_category_to_scenes(
     root: str | os.PathLike, file_name: str = "keypoint_annotation.json"
-) -> Iterator[Tuple[Path, str, Optional[ValueError]]]:
+) -> Iterator[Tuple[Path, str, Optional[UserError]]]:
     """``add_cat.py``: run :func:`add_person_category_to_file` on every scene.
 
     A file that is not COCO-style JSON is left untouched and reported; the others go on.
@@ -107,5 +109,5 @@ def add_person_category_to_scenes(
     for path in find_scene_annotations(root, file_name):
         try:
             yield path, add_person_category_to_file(path), None
-        except ValueError as exc:
+        except UserError as exc:
             yield path, "", exc

@@ -23,6 +23,7 @@ from mmpose.datasets.datasets.wholebody import CocoWholeBodyDataset
 from mmpose.registry import DATASETS
 
 from dwpose.datasets.ubody import UBODY_SCENES
+from dwpose.errors import UserError
 
 
 @DATASETS.register_module()
@@ -61,7 +62,7 @@ def _as_scene_set(scenes: Union[None, str, Sequence[str]]) -> Optional[frozenset
     names = frozenset([scenes] if isinstance(scenes, str) else scenes)
     unknown = sorted(names - set(UBODY_SCENES))
     if unknown or not names:
-        raise ValueError(
+        raise UserError(
             f"unknown UBody scene(s) {unknown or '(empty list)'}; choose from {list(UBODY_SCENES)}"
         )
     return names

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import numpy as np
 
 from dwpose.datasets.ubody import check_coco_style, find_scene_annotations, with_person_category
+from dwpose.errors import UserError
 from dwpose.fileio import VIDEO_EXTENSIONS, atomic_write_json, read_json
 
 SPLIT_LISTS: Dict[str, str] = {"intra": "intra_scene_test_list.npy", "inter": "inter_scene_test_list.npy"}
@@ -52,14 +53,14 @@ def load_test_videos(root: Path, which: Sequence[str] = ("intra",)) -> Set[str]:
     names: Set[str] = set()
     for key in which:
         if key not in SPLIT_LISTS:
-            raise ValueError(f"unknown split list {key!r}; choose from {sorted(SPLIT_LISTS)}")
+            raise UserError(f"unknown split list {key!r}; choose from {sorted(SPLIT_LISTS)}")
         path = root / "splits" / SPLIT_LISTS[key]
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist (UBody's splits/ folder)")
         try:
             entries = np.load(path, allow_pickle=False)
         except ValueError as exc:
-            raise ValueError(f"{path} is not a plain array of video names ({exc})") from exc
+            raise UserError(f"{path} is not a plain array of video names ({exc})") from exc
         names.update(normalize_video_name(e) for e in np.asarray(entries).reshape(-1).tolist())
     return names
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
+from dwpose.errors import UserError
 from dwpose.fileio import VIDEO_EXTENSIONS
 
 DONE_MARKER = ".video2image.json"
@@ -200,9 +201,9 @@ def video2image(
     from tqdm import tqdm
 
     if not fps > 0:
-        raise ValueError(f"--fps must be positive, got {fps}")
+        raise UserError(f"--fps must be positive, got {fps}")
     if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+        raise UserError(f"--workers must be >= 1, got {workers}")
     report = on_failure or (lambda result: None)
     jobs, results = plan_jobs(Path(root))
     for clash in results:

@@ -20,6 +20,8 @@ from typing import Tuple
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dwpose.errors import UserError
+
 SIMCC_HEADS = ("SimCCHead", "RTMCCHead")
 
 
@@ -49,13 +51,13 @@ def align_student_features(student_feat: Tensor, teacher_feat: Tensor, conv: nn.
         (N, C_t, h_t, w_t).
 
     Raises:
-        ValueError: a feature is not a 4-D map (the feature loss cannot apply; set
+        UserError: a feature is not a 4-D map (the feature loss cannot apply; set
             ``feature_alpha=0``).
     """
     if student_feat.dim() != 4 or teacher_feat.dim() != 4:
-        raise ValueError(f"the feature loss compares (N, C, H, W) maps but got student "
-                         f"{tuple(student_feat.shape)} and teacher {tuple(teacher_feat.shape)}; "
-                         "set feature_alpha=0 to distil these models by their logits only")
+        raise UserError(f"the feature loss compares (N, C, H, W) maps but got student "
+                        f"{tuple(student_feat.shape)} and teacher {tuple(teacher_feat.shape)}; "
+                        "set feature_alpha=0 to distil these models by their logits only")
     size = tuple(teacher_feat.shape[-2:])
     if student_feat.shape[-2] >= size[0] and student_feat.shape[-1] >= size[1]:
         return conv(resize_features(student_feat, size))  # shrink first: the conv sees fewer pixels
@@ -70,26 +72,26 @@ def check_simcc_pair(teacher: nn.Module, student: nn.Module, stage: int) -> None
     head runs on the teacher's features, so it must take their channels and map size.
 
     Raises:
-        ValueError: on the first mismatch.
+        UserError: on the first mismatch.
     """
     for role, model in (("teacher", teacher), ("student", student)):
         head = getattr(model, "head", None)
         if type(head).__name__ not in SIMCC_HEADS and not hasattr(head, "simcc_split_ratio"):
-            raise ValueError(f"the {role}'s head is {type(head).__name__}; TwoStageDistiller distils "
-                             f"top-down models with a SimCC head ({', '.join(SIMCC_HEADS)})")
+            raise UserError(f"the {role}'s head is {type(head).__name__}; TwoStageDistiller distils "
+                            f"top-down models with a SimCC head ({', '.join(SIMCC_HEADS)})")
     t_head, s_head = teacher.head, student.head
     for attr in ("out_channels", "input_size", "simcc_split_ratio"):
         if getattr(t_head, attr, None) != getattr(s_head, attr, None):
-            raise ValueError(f"teacher and student heads differ in {attr}: "
-                             f"{getattr(t_head, attr, None)} vs {getattr(s_head, attr, None)}; "
-                             "they need the same codec (keypoints, input size, split ratio)")
+            raise UserError(f"teacher and student heads differ in {attr}: "
+                            f"{getattr(t_head, attr, None)} vs {getattr(s_head, attr, None)}; "
+                            "they need the same codec (keypoints, input size, split ratio)")
     if stage != 2:
         return
     if t_head.in_channels != s_head.in_channels:
-        raise ValueError(f"stage 2: the student head takes {s_head.in_channels} channels but the "
-                         f"teacher backbone gives {t_head.in_channels}")
+        raise UserError(f"stage 2: the student head takes {s_head.in_channels} channels but the "
+                        f"teacher backbone gives {t_head.in_channels}")
     t_size, s_size = (tuple(getattr(h, "in_featuremap_size", ())) for h in (t_head, s_head))
     if t_size != s_size:
-        raise ValueError(f"stage 2: the student head expects {s_size} (w, h) feature maps but the "
-                         f"teacher backbone gives {t_size}; set the student head's "
-                         "in_featuremap_size to the teacher's")
+        raise UserError(f"stage 2: the student head expects {s_size} (w, h) feature maps but the "
+                        f"teacher backbone gives {t_size}; set the student head's "
+                        "in_featuremap_size to the teacher's")

@@ -14,6 +14,8 @@ from typing import Optional, Tuple
 import torch.nn.functional as F
 from torch import Tensor
 
+from dwpose.errors import UserError
+
 
 def feature_distill_loss(student_feat: Tensor, teacher_feat: Tensor, alpha: float) -> Tensor:
     """``alpha * (1/N) * sum_{n,c,h,w} (student_feat - teacher_feat)^2``.
@@ -31,8 +33,8 @@ def feature_distill_loss(student_feat: Tensor, teacher_feat: Tensor, alpha: floa
         tensor(36.)
     """
     if student_feat.shape != teacher_feat.shape:
-        raise ValueError(f"feature shapes differ: student {tuple(student_feat.shape)} vs teacher "
-                         f"{tuple(teacher_feat.shape)}; align the channels and use the same input size")
+        raise UserError(f"feature shapes differ: student {tuple(student_feat.shape)} vs teacher "
+                        f"{tuple(teacher_feat.shape)}; align the channels and use the same input size")
     n = teacher_feat.shape[0]
     return F.mse_loss(student_feat, teacher_feat.detach(), reduction="sum") / n * alpha
 
@@ -69,9 +71,9 @@ def logit_distill_loss(student_logits: Tuple[Tensor, Tensor], teacher_logits: Tu
     """
     (s_x, s_y), (t_x, t_y) = student_logits, teacher_logits
     if s_x.shape != t_x.shape or s_y.shape != t_y.shape:
-        raise ValueError(f"SimCC shapes differ: student {tuple(s_x.shape)}/{tuple(s_y.shape)} vs teacher "
-                         f"{tuple(t_x.shape)}/{tuple(t_y.shape)}; teacher and student need the same "
-                         "codec (input size, split ratio, keypoints)")
+        raise UserError(f"SimCC shapes differ: student {tuple(s_x.shape)}/{tuple(s_y.shape)} vs teacher "
+                        f"{tuple(t_x.shape)}/{tuple(t_y.shape)}; teacher and student need the same "
+                        "codec (input size, split ratio, keypoints)")
     mask = None if keypoint_weights is None else (keypoint_weights > 0).to(s_x.dtype)
     num_keypoints = s_x.shape[1]
     kl = _axis_kl(s_x, t_x, beta, mask) + _axis_kl(s_y, t_y, beta, mask)

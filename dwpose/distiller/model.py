@@ -41,6 +41,7 @@ from dwpose.distiller.frozen import FastFrozenCopy
 from dwpose.distiller.losses import feature_distill_loss, logit_distill_loss
 from dwpose.engine.amp import cpu_has_native_bf16
 from dwpose.engine.config import load_model_config
+from dwpose.errors import UserError
 
 Feats = Tuple[Tensor, ...]
 Logits = Tuple[Tensor, Tensor]
@@ -86,17 +87,17 @@ class TwoStageDistiller(BaseModel):
                  channels_last: Optional[bool] = None, teacher_precision: str = "fp32",
                  data_preprocessor: Optional[dict] = None) -> None:
         if stage not in (1, 2):
-            raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+            raise UserError(f"stage must be 1 or 2, got {stage!r}")
         if teacher_precision not in TEACHER_DTYPES:
-            raise ValueError(f"teacher_precision must be one of {sorted(TEACHER_DTYPES)}, "
-                             f"got {teacher_precision!r}")
+            raise UserError(f"teacher_precision must be one of {sorted(TEACHER_DTYPES)}, "
+                            f"got {teacher_precision!r}")
         if stage == 2 and feature_alpha:
-            raise ValueError("stage 2 has no student backbone, so feature_alpha must be 0 "
-                             f"(got {feature_alpha})")
+            raise UserError("stage 2 has no student backbone, so feature_alpha must be 0 "
+                            f"(got {feature_alpha})")
         t_cfg, s_cfg = load_model_config(teacher_cfg), load_model_config(student_cfg)
         if t_cfg.model.get("data_preprocessor") != s_cfg.model.get("data_preprocessor"):
-            raise ValueError(f"teacher and student configs preprocess images differently "
-                             f"({teacher_cfg} vs {student_cfg}); they must see the same input tensor")
+            raise UserError(f"teacher and student configs preprocess images differently "
+                            f"({teacher_cfg} vs {student_cfg}); they must see the same input tensor")
         with DefaultScope.overwrite_default_scope("mmpose"):  # PoseDataPreprocessor lives there
             super().__init__(data_preprocessor=data_preprocessor or s_cfg.model.data_preprocessor)
         self.stage = stage
@@ -259,12 +260,12 @@ def teacher_autocast(precision: str, device_type: str):
         return torch.autocast(device_type, enabled=False)
     if device_type == "cpu":
         if dtype is torch.float16:
-            raise ValueError("teacher_precision='fp16' needs a CUDA device; on a CPU use 'bf16' "
-                             "(where the CPU has native bf16) or 'fp32'")
+            raise UserError("teacher_precision='fp16' needs a CUDA device; on a CPU use 'bf16' "
+                            "(where the CPU has native bf16) or 'fp32'")
         if not cpu_has_native_bf16():
-            raise ValueError("teacher_precision='bf16' needs a CPU with native bf16 instructions "
-                             "(AVX512-BF16 or AMX); this one has none, so bf16 would only be emulated "
-                             "(slower than float32): use 'fp32'")
+            raise UserError("teacher_precision='bf16' needs a CPU with native bf16 instructions "
+                            "(AVX512-BF16 or AMX); this one has none, so bf16 would only be emulated "
+                            "(slower than float32): use 'fp32'")
     return torch.autocast(device_type, dtype=dtype)
 
 

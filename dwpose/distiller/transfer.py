@@ -25,21 +25,23 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from torch import Tensor
 
+from dwpose.errors import UserError
+
 STAGE1_MAP = (("student.", ""),)
 STAGE2_MAP = (("teacher.backbone.", "backbone."), ("teacher.neck.", "neck."), ("student.head.", "head."))
 
 
 def _require_distiller(keys: Sequence[str]) -> None:
     if not any(k.startswith("teacher.") for k in keys) or not any(k.startswith("student.") for k in keys):
-        raise ValueError("not a distiller checkpoint (it has no teacher.* and student.* weights); "
-                         "a plain pose checkpoint needs no conversion")
+        raise UserError("not a distiller checkpoint (it has no teacher.* and student.* weights); "
+                        "a plain pose checkpoint needs no conversion")
 
 
 def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = None) -> int:
     """1 or 2, from the keys of a distiller ``state_dict`` (and ``meta['cfg']`` for mmpose's).
 
     Raises:
-        ValueError: not a distiller checkpoint, or the stage cannot be told.
+        UserError: not a distiller checkpoint, or the stage cannot be told.
     """
     keys = list(state_dict)
     _require_distiller(keys)
@@ -52,8 +54,8 @@ def detect_stage(state_dict: Mapping[str, Tensor], meta: Optional[Mapping] = Non
     if found is None and "DWPoseDistiller" in cfg_text:
         return 1  # mmpose's stage-1 configs leave two_dis at its default, False
     if found is None:
-        raise ValueError("mmpose DWPoseDistiller checkpoint without its config in meta: the stage "
-                         "cannot be told from the keys; pass two_dis explicitly")
+        raise UserError("mmpose DWPoseDistiller checkpoint without its config in meta: the stage "
+                        "cannot be told from the keys; pass two_dis explicitly")
     return 2 if found.group(1) == "True" else 1
 
 
@@ -74,7 +76,7 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], stage: int) -> OrderedD
                 out[new + key.removeprefix(old)] = value
                 break
     if not out:
-        raise ValueError(f"no weights left after the stage-{stage} conversion")
+        raise UserError(f"no weights left after the stage-{stage} conversion")
     return out
 
 
@@ -104,8 +106,8 @@ def _resolve_stage(state: Mapping[str, Tensor], meta: Mapping, two_dis: Optional
     if two_dis is not None and (2 if two_dis else 1) != detected:
         said = "--two_dis" if two_dis else "two_dis=False"
         has = "has no" if detected == 2 else "has a"
-        raise ValueError(f"{said} contradicts the checkpoint: it is a stage-{detected} distiller "
-                         f"checkpoint (it {has} student backbone)")
+        raise UserError(f"{said} contradicts the checkpoint: it is a stage-{detected} distiller "
+                        f"checkpoint (it {has} student backbone)")
     return detected
 
 
@@ -119,7 +121,7 @@ def convert_checkpoint(ckpt: Mapping, two_dis: Optional[bool] = None) -> Tuple[D
     """
     state = ckpt.get("state_dict") if isinstance(ckpt, Mapping) else None
     if not isinstance(state, Mapping):
-        raise ValueError("not an MMEngine checkpoint (no state_dict)")
+        raise UserError("not an MMEngine checkpoint (no state_dict)")
     meta = ckpt.get("meta") or {}
     detected = _resolve_stage(state, meta, two_dis)
     meta = dict(plain_python(meta), dwpose_transfer=dict(stage=detected))
@@ -140,13 +142,13 @@ def transfer_checkpoint(src: str, dst: str, two_dis: Optional[bool] = None,
 
     Raises:
         FileNotFoundError: ``src`` does not exist.
-        ValueError: unreadable, unsafe, truncated or non-distiller input, or a contradicting
+        UserError: unreadable, unsafe, truncated or non-distiller input, or a contradicting
             ``two_dis``.
     """
     from dwpose.engine.checkpoint import atomic_save, read_checkpoint, select_state_dict
 
     if os.path.abspath(src) == os.path.abspath(dst):
-        raise ValueError("output path equals the input path; write the plain model elsewhere")
+        raise UserError("output path equals the input path; write the plain model elsewhere")
     ckpt = read_checkpoint(src, trust=trust)
     ckpt = {**ckpt, "state_dict": select_state_dict(ckpt, source=f"checkpoint {src}")}
     out, stage = convert_checkpoint(ckpt, two_dis)

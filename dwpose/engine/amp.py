@@ -19,6 +19,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 from torch import nn
 
+from dwpose.errors import UserError
+
 
 @cache  # the teacher asks on every bf16 step; the CPU does not change
 def cpu_has_native_bf16() -> bool:
@@ -76,18 +78,18 @@ def configure_amp(cfg: Any) -> str:
     """Switch ``cfg.optim_wrapper`` to mixed precision for this machine; returns a log line.
 
     Raises:
-        ValueError: on a CPU without native bf16 (the reason is in the message).
+        UserError: on a CPU without native bf16 (the reason is in the message).
     """
     if torch.cuda.is_available():
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
         return "--amp: float16 autocast with dynamic loss scaling (CUDA)"
     if not cpu_has_native_bf16():
-        raise ValueError("--amp on a CPU needs native bf16 instructions (AVX512-BF16 or AMX), which "
-                         "this CPU lacks: PyTorch would emulate bf16, slower than float32. Train "
-                         "without --amp here")
+        raise UserError("--amp on a CPU needs native bf16 instructions (AVX512-BF16 or AMX), which "
+                        "this CPU lacks: PyTorch would emulate bf16, slower than float32. Train "
+                        "without --amp here")
     if cfg.optim_wrapper.get("type", "OptimWrapper") not in ("OptimWrapper", "mmengine.OptimWrapper"):
-        raise ValueError(f"--amp on a CPU replaces OptimWrapper, but this config uses "
-                         f"{cfg.optim_wrapper.type!r}")
+        raise UserError(f"--amp on a CPU replaces OptimWrapper, but this config uses "
+                        f"{cfg.optim_wrapper.type!r}")
     cfg.optim_wrapper.type = "CPUBf16OptimWrapper"
     return "--amp: bfloat16 autocast on the CPU (native bf16), float32 weights and optimizer"

@@ -42,7 +42,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 from dwpose.engine import safetensors_io
 from dwpose.engine.safe_globals import MMENGINE_GLOBALS, NUMPY_GLOBALS
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import atomic_open, require_file
 
 TRUST_HINT = "if you trust where the file came from, rerun with --trust-checkpoint"
@@ -151,7 +151,7 @@ def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,
 
     Raises:
         FileNotFoundError / IsADirectoryError: ``path`` is missing / a folder.
-        ValueError: truncated, not a torch checkpoint, or pickling a global outside the allow-list
+        UserError: truncated, not a torch checkpoint, or pickling a global outside the allow-list
             (the message names it and points at ``--trust-checkpoint``).
     """
     path = require_file(path, "checkpoint")
@@ -164,9 +164,9 @@ def read_checkpoint(path: str | os.PathLike, *, trust: Optional[bool] = None,
         with safe_loading():
             ckpt = torch.load(path, map_location=map_location, weights_only=not unrestricted)
     except Exception as exc:  # torch raises many types for corrupt / unsafe files
-        raise ValueError(_read_error(path, exc)) from exc
+        raise UserError(_read_error(path, exc)) from exc
     if not isinstance(ckpt, dict):
-        raise ValueError(f"checkpoint {path} holds a {type(ckpt).__name__}, expected a dict")
+        raise UserError(f"checkpoint {path} holds a {type(ckpt).__name__}, expected a dict")
     return ckpt
 
 
@@ -201,7 +201,7 @@ def select_state_dict(ckpt: Mapping, *, prefix: Optional[str] = None, ema: bool 
     - ``prefix`` (``'student.'`` / ``'teacher.'``): keep only those keys, prefix removed.
 
     Raises:
-        ValueError: no state dict, or nothing under ``prefix``.
+        UserError: no state dict, or nothing under ``prefix``.
 
     Example:
         >>> w = torch.ones(1)
@@ -212,7 +212,7 @@ def select_state_dict(ckpt: Mapping, *, prefix: Optional[str] = None, ema: bool 
     if not isinstance(state, Mapping):
         if not _is_state_dict(ckpt):
             keys = ", ".join(map(str, list(ckpt)[:4])) or "nothing"
-            raise ValueError(f"{source} holds no state_dict (it has {keys})")
+            raise UserError(f"{source} holds no state_dict (it has {keys})")
         state = ckpt
     state = dict(state)
     if state and all(k.startswith("module.") for k in state):
@@ -221,7 +221,7 @@ def select_state_dict(ckpt: Mapping, *, prefix: Optional[str] = None, ema: bool 
     if prefix:
         state = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
         if not state:
-            raise ValueError(f"{source} has no {prefix}* weights")
+            raise UserError(f"{source} has no {prefix}* weights")
     return state
 
 
@@ -239,7 +239,7 @@ def check_fits(model: torch.nn.Module, state: Mapping[str, Any], *, source: str 
     be missing; stray ``data_preprocessor.*`` keys are ignored).
 
     Raises:
-        ValueError: ``"{source} does not match {target}: layer 'L' has shape (a) in the checkpoint
+        UserError: ``"{source} does not match {target}: layer 'L' has shape (a) in the checkpoint
             but (b) in the model; in all: keys 1 of another shape (...), 2 missing (...), ..."``, or
             a distillation checkpoint that needs ``pth_transfer.py``.
     """
@@ -250,8 +250,8 @@ def check_fits(model: torch.nn.Module, state: Mapping[str, Any], *, source: str 
     if not (reshaped or missing or unexpected):
         return
     if any(k.startswith(("student.", "teacher.")) for k in unexpected):
-        raise ValueError(f"{source} is a distillation checkpoint (student./teacher. keys): convert "
-                         "it with pth_transfer.py first")
+        raise UserError(f"{source} is a distillation checkpoint (student./teacher. keys): convert "
+                        "it with pth_transfer.py first")
     if reshaped:
         k = reshaped[0]
         first = (f"layer '{k}' has shape {_shape(state[k])} in the checkpoint but {_shape(own[k])} "
@@ -266,7 +266,7 @@ def check_fits(model: torch.nn.Module, state: Mapping[str, Any], *, source: str 
         parts.append(f"keys {len(reshaped)} of another shape ({_sample(shown + reshaped[2:])})")
     parts += [f"{len(keys)} {what} ({_sample(keys)})"
               for keys, what in ((missing, "missing"), (unexpected, "unexpected")) if keys]
-    raise ValueError(f"{source} does not match {target}: {first}; in all: {', '.join(parts)}")
+    raise UserError(f"{source} does not match {target}: {first}; in all: {', '.join(parts)}")
 
 
 def load_state_dict_strict(model: torch.nn.Module, state: Mapping[str, Any], *,
@@ -287,7 +287,7 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, target: str
         The checkpoint as read (``meta`` and the rest, for callers that want them).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: unreadable, unsafe, or not fitting ``model``.
+        FileNotFoundError: no such file. UserError: unreadable, unsafe, or not fitting ``model``.
     """
     ckpt = read_checkpoint(path, trust=trust)
     source = f"checkpoint {path}"
@@ -301,9 +301,9 @@ def check_resumable(ckpt: Mapping, path: str | os.PathLike) -> None:
     meta = ckpt.get("meta")
     if not (isinstance(meta, Mapping) and "epoch" in meta and "iter" in meta
             and isinstance(ckpt.get("state_dict"), Mapping)):
-        raise ValueError(f"checkpoint {path} has weights but no training state (meta epoch/iter): "
-                         "--resume continues a run from a checkpoint its runner wrote; to start "
-                         f"from these weights use --cfg-options load_from={path}")
+        raise UserError(f"checkpoint {path} has weights but no training state (meta epoch/iter): "
+                        "--resume continues a run from a checkpoint its runner wrote; to start "
+                        f"from these weights use --cfg-options load_from={path}")
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -341,7 +341,7 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool 
             one, or to a fresh start); without it that is refused.
 
     Raises:
-        ValueError: ``last_checkpoint`` names a checkpoint that does not load and ``allow_older``
+        UserError: ``last_checkpoint`` names a checkpoint that does not load and ``allow_older``
             is false (the message names the checkpoint, why, and what resuming would fall back to).
     """
     work_dir = Path(work_dir)
@@ -352,7 +352,7 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool 
     for cand in candidates:
         try:
             read_checkpoint(cand)
-        except (OSError, ValueError) as exc:  # missing, a folder, truncated, unsafe
+        except (OSError, UserError) as exc:  # missing, a folder, truncated, unsafe
             why = first_line(exc).replace(f"cannot read checkpoint {cand}: ", "").replace(
                 f"cannot read checkpoint {cand} ", "")
             if cand == named:
@@ -361,12 +361,12 @@ def find_resumable_checkpoint(work_dir: str | os.PathLike, *, allow_older: bool 
                 skipped.append(f"skipped {cand}: {why}")
             continue
         if refused and not allow_older:
-            raise ValueError(f"{refused}; resuming would rewind to the older {cand}: rerun with "
-                             "--resume-older to accept that, or name a checkpoint with --resume CKPT")
+            raise UserError(f"{refused}; resuming would rewind to the older {cand}: rerun with "
+                            "--resume-older to accept that, or name a checkpoint with --resume CKPT")
         return str(cand)
     if refused and not allow_older:
-        raise ValueError(f"{refused}, and no older checkpoint loads: rerun with --resume-older to "
-                         "start fresh")
+        raise UserError(f"{refused}, and no older checkpoint loads: rerun with --resume-older to "
+                        "start fresh")
     return None
 
 

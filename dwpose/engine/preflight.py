@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional, Sequence, Tuple
 
 from mmengine.config import DictAction as _MMEngineDictAction
 
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import require_file
 
 # (variables the launcher sets, how to start a run with it)
@@ -66,14 +66,15 @@ def cfg_options_error(exc: Exception, options: dict) -> str:
 
 
 def check_launcher_env(launcher: str) -> None:
-    """Raise ``ValueError`` when ``launcher`` is not ``none`` and its environment variables are missing."""
+    """Raise :class:`~dwpose.errors.UserError` when ``launcher`` is not ``none`` and its environment
+    variables are missing."""
     if launcher == "none":
         return
     names, whose, how = LAUNCHER_ENV[launcher]
     missing = [name for name in names if name not in os.environ]
     if missing:
-        raise ValueError(f"--launcher {launcher} needs {whose} environment (missing {', '.join(missing)}); "
-                         f"{how}")
+        raise UserError(f"--launcher {launcher} needs {whose} environment (missing {', '.join(missing)}); "
+                        f"{how}")
 
 
 def is_remote(checkpoint: str) -> bool:
@@ -106,7 +107,7 @@ def check_weight_files(cfg: Any, check_load_from: bool = True) -> None:
             caller already did, e.g. for ``--resume``).
 
     Raises:
-        ValueError: an ``init_cfg`` of type ``Pretrained`` without ``checkpoint``, or a checkpoint the
+        UserError: an ``init_cfg`` of type ``Pretrained`` without ``checkpoint``, or a checkpoint the
             weights-only loader refuses (truncated, not a checkpoint, disallowed objects).
         FileNotFoundError / IsADirectoryError: a named local file is missing or is a folder.
     """
@@ -115,8 +116,8 @@ def check_weight_files(cfg: Any, check_load_from: bool = True) -> None:
     for key, init_cfg in pretrained_init_cfgs(cfg.get("model")):
         checkpoint = init_cfg.get("checkpoint")
         if not checkpoint:
-            raise ValueError(f"{key} has type='Pretrained' but no checkpoint; set {key}.checkpoint="
-                             "/path/to/weights.pth (or use init_cfg=None)")
+            raise UserError(f"{key} has type='Pretrained' but no checkpoint; set {key}.checkpoint="
+                            "/path/to/weights.pth (or use init_cfg=None)")
         if not is_remote(str(checkpoint)):
             require_file(checkpoint, f"{key}.checkpoint")
             load_checkpoint_file(checkpoint)

@@ -24,7 +24,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import torch
 
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import atomic_open
 
 SUFFIX = ".safetensors"
@@ -53,16 +53,16 @@ def check_named_format(path: Path, kind: str) -> None:
     if path.suffix.lower() == SUFFIX and kind != "safetensors":
         what = {"zip": "a torch (zip) checkpoint", "pickle": "a pickled torch checkpoint"}.get(
             kind, "not a safetensors file")
-        raise ValueError(f"cannot read checkpoint {path}: it is named {SUFFIX} but holds {what}; it was "
-                         "not unpickled (a safetensors file starts with its header length and a JSON "
-                         "header); rename it to .pth only if you trust where it came from")
+        raise UserError(f"cannot read checkpoint {path}: it is named {SUFFIX} but holds {what}; it was "
+                        "not unpickled (a safetensors file starts with its header length and a JSON "
+                        "header); rename it to .pth only if you trust where it came from")
 
 
 def read_safetensors(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """``{"state_dict": {name: tensor}, "meta": {"safetensors": {metadata}}}`` of a safetensors file.
 
     Raises:
-        ValueError: a damaged or truncated file (one line naming it).
+        UserError: a damaged or truncated file (one line naming it).
     """
     from safetensors import safe_open
 
@@ -72,8 +72,8 @@ def read_safetensors(path: str | os.PathLike, map_location: Any = "cpu") -> dict
             state = {name: f.get_tensor(name) for name in f.keys()}
             metadata = dict(f.metadata() or {})
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise ValueError(f"cannot read checkpoint {path} (damaged safetensors file): "
-                         f"{first_line(exc)}") from exc
+        raise UserError(f"cannot read checkpoint {path} (damaged safetensors file): "
+                        f"{first_line(exc)}") from exc
     return {"state_dict": state, "meta": {"safetensors": metadata}}
 
 
@@ -88,7 +88,7 @@ def write_safetensors(state: Mapping[str, torch.Tensor], path: str | os.PathLike
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
         kind = type(state[bad[0]]).__name__
-        raise ValueError(f"a safetensors file holds tensors only; {bad[0]!r} is a {kind}")
+        raise UserError(f"a safetensors file holds tensors only; {bad[0]!r} is a {kind}")
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     meta = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     data = save(tensors, metadata=meta)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dwpose.errors import UserError
+
 
 def schedule_epochs(max_epochs: int, cosine_from: float, pipeline_switch_at: float) -> dict[str, int]:
     """Epoch boundaries for a run of ``max_epochs`` epochs.
@@ -22,7 +24,7 @@ def schedule_epochs(max_epochs: int, cosine_from: float, pipeline_switch_at: flo
         ``switch_epoch`` (epoch at which the milder training pipeline takes over).
     """
     if max_epochs < 1:
-        raise ValueError(f"train_cfg.max_epochs must be >= 1, got {max_epochs}")
+        raise UserError(f"train_cfg.max_epochs must be >= 1, got {max_epochs}")
     begin = min(max_epochs - 1, int(round(max_epochs * cosine_from)))
     switch = min(max_epochs - 1, int(round(max_epochs * pipeline_switch_at)))
     return dict(cosine_begin=begin, cosine_end=max_epochs, switch_epoch=switch)

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 
+from dwpose.errors import UserError
 from dwpose.evaluation.report import format_table
 from dwpose.keypoints import REPORTED_PARTS
 
@@ -83,7 +84,7 @@ def _run_mpii(args: argparse.Namespace) -> int:
     from dwpose.evaluation.pckh import format_pckh_table, load_mpii_gt, load_mpii_results, mpii_pckh
 
     if args.per_scene:
-        raise ValueError("--per-scene applies to COCO-WholeBody / UBody ground truth, not MPII")
+        raise UserError("--per-scene applies to COCO-WholeBody / UBody ground truth, not MPII")
     gt = load_mpii_gt(args.gt_json, args.headbox)
     pred = load_mpii_results(args.results_json, gt["images"])
     scores = mpii_pckh(pred, gt["keypoints"], gt["visible"], gt["head_size"])

@@ -16,11 +16,12 @@ Example::
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
+
+from dwpose.errors import UserError
+from dwpose.fileio import read_json
 
 MPII_JOINTS = ("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
                "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow",
@@ -66,8 +67,8 @@ def mpii_pckh(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_size: 
     the per-joint values use, as MPII's table does).
     """
     if np.asarray(gt).shape[1:] != (16, 2):
-        raise ValueError(f"MPII PCKh needs 16 keypoints in MPII's order, got ground truth of shape "
-                         f"{np.asarray(gt).shape}")
+        raise UserError(f"MPII PCKh needs 16 keypoints in MPII's order, got ground truth of shape "
+                        f"{np.asarray(gt).shape}")
     pckh, count = pckh_per_joint(pred, gt, visible, head_size, thr)
     in_mean = np.ones(16, bool)
     in_mean[list(LEFT_OUT_OF_MEAN)] = False
@@ -114,21 +115,21 @@ def load_mpii_gt(ann_file: str, headbox_mat: Optional[str] = None) -> dict:
         ``{"images": [str], "keypoints": (N, 16, 2), "visible": (N, 16), "head_size": (N,)}``.
 
     Raises:
-        ValueError: not MPII annotations, or no head sizes.
+        UserError: not MPII annotations, or no head sizes.
     """
-    anns = json.loads(Path(ann_file).read_text())
+    anns = read_json(ann_file, "MPII annotation file")
     if not isinstance(anns, list) or not anns or "joints" not in anns[0]:
-        raise ValueError(f"{ann_file} is not an MPII annotation list (entries with 'joints')")
+        raise UserError(f"{ann_file} is not an MPII annotation list (entries with 'joints')")
     if headbox_mat is not None:
         head = load_head_sizes(headbox_mat)
         if len(head) != len(anns):
-            raise ValueError(f"{headbox_mat} holds {len(head)} head boxes for {len(anns)} annotations")
+            raise UserError(f"{headbox_mat} holds {len(head)} head boxes for {len(anns)} annotations")
     elif all("head_size" in a for a in anns):
         head = np.array([a["head_size"] for a in anns], np.float64)
     else:
-        raise ValueError("PCKh needs head sizes: pass MPII's head boxes (mpii_gt_val.mat: dwpose eval "
-                         "--headbox, mmpose's MpiiDataset headbox_file), or give every annotation a "
-                         "head_size")
+        raise UserError("PCKh needs head sizes: pass MPII's head boxes (mpii_gt_val.mat: dwpose eval "
+                        "--headbox, mmpose's MpiiDataset headbox_file), or give every annotation a "
+                        "head_size")
     return {"images": [a["image"] for a in anns],
             "keypoints": np.array([a["joints"] for a in anns], np.float64),
             "visible": np.array([a["joints_vis"] for a in anns], np.float64),
@@ -141,13 +142,13 @@ def load_mpii_results(results_json: str, images: Sequence[str]) -> np.ndarray:
     The list is in the order of the annotation file (one entry per annotated person), in 0-based
     pixels as mmpose predicts them.
     """
-    results = json.loads(Path(results_json).read_text())
+    results = read_json(results_json, "results file")
     if not isinstance(results, list) or len(results) != len(images):
         n = len(results) if isinstance(results, list) else "no list"
-        raise ValueError(f"{results_json}: expected a list of {len(images)} predictions (one per "
-                         f"annotated person, in the annotation order), got {n}")
+        raise UserError(f"{results_json}: expected a list of {len(images)} predictions (one per "
+                        f"annotated person, in the annotation order), got {n}")
     for i, (res, image) in enumerate(zip(results, images)):
         if res.get("image") != image:
-            raise ValueError(f"{results_json}: entry {i} is for {res.get('image')!r} but annotation "
-                             f"{i} is {image!r}; keep the annotation order")
+            raise UserError(f"{results_json}: entry {i} is for {res.get('image')!r} but annotation "
+                            f"{i} is {image!r}; keep the annotation order")
     return np.array([[kp[:2] for kp in res["keypoints"]] for res in results], np.float64)

@@ -31,6 +31,7 @@ import numpy as np
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from dwpose.errors import UserError
 from dwpose.evaluation.report import PartScores
 from dwpose.fileio import read_json
 from dwpose.keypoints import (
@@ -71,7 +72,7 @@ def part_sigmas(sigmas: Optional[Sequence[float]] = None) -> Dict[str, np.ndarra
     """
     full = WHOLEBODY_SIGMAS if sigmas is None else np.asarray(sigmas, dtype=np.float64)
     if full.shape != (NUM_KEYPOINTS,):
-        raise ValueError(f"expected {NUM_KEYPOINTS} keypoint sigmas, got shape {full.shape}")
+        raise UserError(f"expected {NUM_KEYPOINTS} keypoint sigmas, got shape {full.shape}")
     return {part: full[s] for part, s in part_slices().items()}
 
 
@@ -80,20 +81,20 @@ def load_gt(source: str | os.PathLike | Mapping[str, Any]) -> COCO:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: not COCO-style JSON, no ``categories``, or annotations without whole-body fields.
+        UserError: not COCO-style JSON, no ``categories``, or annotations without whole-body fields.
     """
     if isinstance(source, Mapping):
         data, name = copy.deepcopy(dict(source)), "ground truth"  # COCOeval writes into annotations
     else:
         data, name = read_json(source, "ground-truth file"), str(source)
     if not isinstance(data, dict) or not {"images", "annotations"} <= data.keys():
-        raise ValueError(f"{name} is not a COCO-style annotation file (needs 'images' and 'annotations')")
+        raise UserError(f"{name} is not a COCO-style annotation file (needs 'images' and 'annotations')")
     if not data.get("categories"):
-        raise ValueError(f"{name} has no 'categories'; for UBody run add_cat.py on it first")
+        raise UserError(f"{name} has no 'categories'; for UBody run add_cat.py on it first")
     for ann in data["annotations"]:
         for part, field in PART_FIELDS.items():
             if len(ann.get(field) or []) != 3 * PART_SIZES[part]:
-                raise ValueError(
+                raise UserError(
                     f"{name}: annotation {ann.get('id')} has no valid '{field}' "
                     f"({3 * PART_SIZES[part]} numbers); is this a COCO-WholeBody file?"
                 )
@@ -108,7 +109,7 @@ def load_results(path: str | os.PathLike) -> List[dict]:
     """Read a results JSON: a list of ``{image_id, category_id, keypoints, score}`` dicts."""
     results = read_json(path, "results file")
     if not isinstance(results, list):
-        raise ValueError(f"results file {path} must hold a JSON list of detections")
+        raise UserError(f"results file {path} must hold a JSON list of detections")
     return results
 
 
@@ -121,16 +122,16 @@ def to_part_format(results: Sequence[Mapping[str, Any]], known_img_ids: Optional
     defaults to 1 (person).
 
     Raises:
-        ValueError: empty results, a missing field, a wrong length, or an image id not in the GT.
+        UserError: empty results, a missing field, a wrong length, or an image id not in the GT.
     """
     if len(results) == 0:
-        raise ValueError("the results hold no detections; nothing to score")
+        raise UserError("the results hold no detections; nothing to score")
     out = []
     for i, res in enumerate(results):
         if "image_id" not in res or "score" not in res or "keypoints" not in res:
-            raise ValueError(f"result #{i} lacks one of 'image_id', 'score', 'keypoints'")
+            raise UserError(f"result #{i} lacks one of 'image_id', 'score', 'keypoints'")
         if known_img_ids is not None and res["image_id"] not in known_img_ids:
-            raise ValueError(
+            raise UserError(
                 f"result #{i} names image_id {res['image_id']!r}, which is not in the ground truth"
             )
         new = {k: v for k, v in res.items() if k not in PART_FIELDS.values()}
@@ -148,7 +149,7 @@ def _split_keypoints(res: Mapping[str, Any], index: int) -> Dict[str, list]:
     for part, field in PART_FIELDS.items():
         values = res.get(field)
         if values is None or len(values) != 3 * PART_SIZES[part]:
-            raise ValueError(
+            raise UserError(
                 f"result #{index}: expected 'keypoints' with {3 * NUM_KEYPOINTS} numbers (133 x, y, score) "
                 f"or the split form with '{field}' of {3 * PART_SIZES[part]} numbers"
             )

@@ -11,13 +11,13 @@ plausible figure placed in each detected person box, not an estimate of that per
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Tuple
 
 import numpy as np
 
-from dwpose.fileio import atomic_write_bytes, require_file
+from dwpose.errors import UserError
+from dwpose.fileio import atomic_write_bytes, read_json
 from dwpose.inference.geometry import (
     apply_affine,
     bbox_xyxy_to_center_scale,
@@ -44,9 +44,9 @@ def average_pose(
         ``(133,)`` the fraction of the people in whom it is visible.
 
     Raises:
-        ValueError: the file has no person with ``min_keypoints`` labelled keypoints.
+        UserError: the file has no person with ``min_keypoints`` labelled keypoints.
     """
-    data = json.loads(require_file(annotations, "annotation file").read_text())
+    data = read_json(annotations, "annotation file")
     points, visible = [], []
     for ann in data.get("annotations", []):
         if ann.get("num_keypoints", 0) < min_keypoints or not all(p in ann for p in WHOLEBODY_PARTS):
@@ -58,7 +58,7 @@ def average_pose(
         points.append(apply_affine(kpts[:, :2], get_warp_matrix(centers[0], scales[0], input_size)))
         visible.append(kpts[:, 2] > 0)
     if not points:
-        raise ValueError(f"{annotations}: no person with {min_keypoints} or more labelled keypoints")
+        raise UserError(f"{annotations}: no person with {min_keypoints} or more labelled keypoints")
     pts, vis = np.stack(points), np.stack(visible)
     counts = vis.sum(axis=0)
     mean = (pts * vis[..., None]).sum(axis=0) / np.maximum(counts, 1)[:, None]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dwpose.errors import UserError
+
 PARITY_TOLERANCE = 1e-4
 
 
@@ -60,7 +62,7 @@ def run_safetensors(args: argparse.Namespace) -> int:
     from dwpose.inference.torch_pose import TorchPoseModel
 
     if args.out.suffix.lower() != st.SUFFIX:
-        raise ValueError(f"the output file must end in {st.SUFFIX}, got {args.out}")
+        raise UserError(f"the output file must end in {st.SUFFIX}, got {args.out}")
     with trusting(args.trust_checkpoint, prog="dwpose export"):
         model = TorchPoseModel(args.config, args.checkpoint, "cpu")
     meta = st.model_metadata(args.config, args.checkpoint, input_size=model.input_size,
@@ -72,7 +74,7 @@ def run_safetensors(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export; user mistakes raise ValueError / FileNotFoundError (one error line, exit 2)."""
+    """Export; user mistakes raise UserError / FileNotFoundError (one error line, exit 2)."""
     if args.format == "safetensors":
         return run_safetensors(args)
     from dwpose.engine.checkpoint import trusting
@@ -80,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     from dwpose.inference.torch_pose import TorchPoseModel
 
     if args.out.suffix.lower() != ".onnx":
-        raise ValueError(f"the output file must end in .onnx, got {args.out}")
+        raise UserError(f"the output file must end in .onnx, got {args.out}")
     if args.input_size is not None and min(args.input_size) < 32:
-        raise ValueError(f"--input-size must be at least 32x32, got {args.input_size}")
+        raise UserError(f"--input-size must be at least 32x32, got {args.input_size}")
     check_opset(args.opset)  # before loading the model
     with trusting(args.trust_checkpoint, prog="dwpose export"):
         model = TorchPoseModel(args.config, args.checkpoint, "cpu", args.input_size)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dwpose.errors import UserError
+
 SUFFIXES = (".pth", ".safetensors")
 
 
@@ -19,16 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Import, check the outputs agree, write; user mistakes raise ValueError / FileNotFoundError."""
+    """Import, check the outputs agree, write; user mistakes raise UserError / FileNotFoundError."""
     from dwpose.engine import safetensors_io as st
     from dwpose.engine.checkpoint import atomic_save
     from dwpose.export.onnx_import import import_onnx
 
     suffix = args.out.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(f"the output file must end in .pth or .safetensors, got {args.out}")
+        raise UserError(f"the output file must end in .pth or .safetensors, got {args.out}")
     if args.out.resolve() == args.onnx.resolve():
-        raise ValueError("the output path equals the ONNX file; write the checkpoint elsewhere")
+        raise UserError("the output path equals the ONNX file; write the checkpoint elsewhere")
     model, diff, scale = import_onnx(args.onnx, args.config, seed=args.seed)
     meta = st.model_metadata(args.config, args.onnx, input_size=model.input_size,
                              num_keypoints=model.num_keypoints, imported_from="onnx")

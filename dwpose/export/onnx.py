@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -39,11 +40,12 @@ def supported_opsets() -> Tuple[int, int]:
 
 
 def check_opset(opset: int) -> None:
-    """Raise ``ValueError`` unless the installed torch and onnx can export ``opset``."""
+    """Raise :class:`~dwpose.errors.UserError` unless the installed torch and onnx can export
+    ``opset``."""
     low, high = supported_opsets()
     if not low <= opset <= high:
-        raise ValueError(f"--opset must be between {low} and {high} with the installed torch and onnx "
-                         f"(got {opset})")
+        raise UserError(f"--opset must be between {low} and {high} with the installed torch and onnx "
+                        f"(got {opset})")
 
 
 def _wrapper(pose_model: TorchPoseModel) -> torch.nn.Module:
@@ -74,7 +76,7 @@ def export_model(pose_model: TorchPoseModel, out: str | Path, opset: int = 17) -
         ``out`` as a Path, after onnx's checker accepted the file.
 
     Raises:
-        ValueError: an opset the installed torch / onnx cannot write.
+        UserError: an opset the installed torch / onnx cannot write.
     """
     import onnx
     import torch

@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
+
 PARAM_OPS = ("MatMul", "Gemm", "Mul", "Add")
 
 
@@ -77,9 +79,9 @@ def _input_hw(path: Path, graph) -> Tuple[int, int]:
     dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim] if len(inputs) == 1 else []
     outputs = {o.name for o in graph.output}
     if len(dims) != 4 or dims[1] != 3 or min(dims[2:]) <= 0 or not {"simcc_x", "simcc_y"} <= outputs:
-        raise ValueError(f"{path} is not an RTMPose / DWPose ONNX file: expected one input (B, 3, H, W) "
-                         f"and outputs simcc_x, simcc_y; it has {len(inputs)} input(s) and outputs "
-                         f"{sorted(outputs)}")
+        raise UserError(f"{path} is not an RTMPose / DWPose ONNX file: expected one input (B, 3, H, W) "
+                        f"and outputs simcc_x, simcc_y; it has {len(inputs)} input(s) and outputs "
+                        f"{sorted(outputs)}")
     return int(dims[2]), int(dims[3])
 
 
@@ -97,7 +99,7 @@ def read_graph(path: str | Path) -> Graph:
     """The convolutions and head constants of an ONNX pose model, in graph order.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not an ONNX model, or not of the pose layout.
+        FileNotFoundError: no such file. UserError: not an ONNX model, or not of the pose layout.
     """
     import onnx
 
@@ -107,7 +109,7 @@ def read_graph(path: str | Path) -> Graph:
     try:
         graph = onnx.load(str(path)).graph
     except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX
-        raise ValueError(f"{path} is not an ONNX model ({type(exc).__name__})") from exc
+        raise UserError(f"{path} is not an ONNX model ({type(exc).__name__})") from exc
     values = _constants(graph)
     producers = {out: node for node in graph.node for out in node.output}
     consumers: Dict[str, list] = {}
@@ -119,7 +121,7 @@ def read_graph(path: str | Path) -> Graph:
     for i, node in enumerate(graph.node):
         if node.op_type == "Conv":
             if node.input[1] not in values:
-                raise ValueError(f"{path}: Conv node {node.name!r} has no constant weight")
+                raise UserError(f"{path}: Conv node {node.name!r} has no constant weight")
             bias = values.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
             result.convs.append(ConvLayer(node.name or node.output[0], values[node.input[1]], bias,
                                           _bn_after(node, consumers, values)))

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.export.onnx_graph import ConvLayer, Graph, HeadConstant, read_graph
 
 TOLERANCE = 1e-4
@@ -39,11 +40,11 @@ HEAD_LAYOUT = (
 
 
 def _mismatch(graph: Graph, config: str, layer: str, want: tuple, got: Optional[tuple],
-              where: str) -> ValueError:
+              where: str) -> UserError:
     """The one-line refusal: the first layer that does not fit, its shape in the config and the graph."""
     got_text = "nothing (the graph has no more)" if got is None else str(tuple(got))
-    return ValueError(f"{graph.path.name} does not fit config {Path(config).name}: layer '{layer}' is "
-                      f"{tuple(want)} in the config but {got_text} in the ONNX graph ({where})")
+    return UserError(f"{graph.path.name} does not fit config {Path(config).name}: layer '{layer}' is "
+                     f"{tuple(want)} in the config but {got_text} in the ONNX graph ({where})")
 
 
 def conv_order(model, input_hw: Tuple[int, int]) -> List[Tuple[str, object, Optional[Tuple[str, object]]]]:
@@ -67,8 +68,8 @@ def conv_order(model, input_hw: Tuple[int, int]) -> List[Tuple[str, object, Opti
         elif order and order[-1][2] is None and order[-1][1].out_channels == mod.num_features:
             order[-1] = (*order[-1][:2], (name, mod))
         else:
-            raise ValueError(f"the config's model has a BatchNorm '{name}' that follows no convolution; "
-                             "only RTMPose-style models can be imported")
+            raise UserError(f"the config's model has a BatchNorm '{name}' that follows no convolution; "
+                            "only RTMPose-style models can be imported")
     return order
 
 
@@ -85,8 +86,8 @@ def _conv_state(name: str, conv, bn, layer: ConvLayer, graph: Graph, config: str
     if conv.bias is not None:
         out[f"{name}.bias"], bias = bias, np.zeros(c, np.float32)
     elif bn is None and np.any(bias != 0):
-        raise ValueError(f"{graph.path.name} does not fit config {Path(config).name}: layer '{name}' "
-                         f"has no bias in the config but a bias in the ONNX graph (Conv {layer.name!r})")
+        raise UserError(f"{graph.path.name} does not fit config {Path(config).name}: layer '{name}' "
+                        f"has no bias in the config but a bias in the ONNX graph (Conv {layer.name!r})")
     if bn is not None:
         bn_name, bn_mod = bn
         if layer.bn is not None:  # BatchNormalization kept in the graph: copy it (after the conv bias)
@@ -126,8 +127,8 @@ def _head_state(model, graph: Graph, config: str) -> Dict[str, np.ndarray]:
     known = {k for k, _ in HEAD_LAYOUT}
     unknown = sorted(set(head_state) - known)
     if unknown:
-        raise ValueError(f"config {Path(config).name}: head layer 'head.{unknown[0]}' is not part of the "
-                         "RTMPose ONNX layout this importer reads")
+        raise UserError(f"config {Path(config).name}: head layer 'head.{unknown[0]}' is not part of the "
+                        "RTMPose ONNX layout this importer reads")
     out, pending = {}, list(graph.head)
     for key, form in HEAD_LAYOUT:
         if key not in head_state:
@@ -142,9 +143,9 @@ def _head_state(model, graph: Graph, config: str) -> Dict[str, np.ndarray]:
         out[f"head.{key}"] = value
     if pending:
         extra = pending[0]
-        raise ValueError(f"{graph.path.name} does not fit config {Path(config).name}: the ONNX graph has "
-                         f"weights the config's head does not ({extra.op} {extra.node!r}, "
-                         f"{tuple(extra.value.shape)})")
+        raise UserError(f"{graph.path.name} does not fit config {Path(config).name}: the ONNX graph has "
+                        f"weights the config's head does not ({extra.op} {extra.node!r}, "
+                        f"{tuple(extra.value.shape)})")
     return out
 
 
@@ -152,7 +153,7 @@ def state_from_graph(model, graph: Graph, config: str) -> Dict[str, object]:
     """The full state dict of ``model`` (a config's top-down estimator) filled from ``graph``.
 
     Raises:
-        ValueError: one line naming the first layer that does not fit, with both shapes.
+        UserError: one line naming the first layer that does not fit, with both shapes.
     """
     import torch
 
@@ -166,9 +167,9 @@ def state_from_graph(model, graph: Graph, config: str) -> Dict[str, object]:
                         f"it has {len(graph.convs)} Conv nodes, the config {len(order)}")
     if len(graph.convs) > len(order):
         extra = graph.convs[len(order)]
-        raise ValueError(f"{graph.path.name} does not fit config {Path(config).name}: the ONNX graph has "
-                         f"{len(graph.convs)} Conv nodes, the config's model {len(order)} (first extra: "
-                         f"{extra.name!r}, {tuple(extra.weight.shape)})")
+        raise UserError(f"{graph.path.name} does not fit config {Path(config).name}: the ONNX graph has "
+                        f"{len(graph.convs)} Conv nodes, the config's model {len(order)} (first extra: "
+                        f"{extra.name!r}, {tuple(extra.weight.shape)})")
     arrays.update(_head_state(model, graph, config))
     state = dict(model.state_dict())
     for key, value in arrays.items():
@@ -180,7 +181,7 @@ def import_onnx(onnx_path: str | Path, config: str | Path, seed: int = 0):
     """``(TorchPoseModel with the graph's weights, max |diff|, output scale)``.
 
     Raises:
-        FileNotFoundError: a missing file. ValueError: not a pose ONNX file, a config it does not
+        FileNotFoundError: a missing file. UserError: not a pose ONNX file, a config it does not
             fit (one line naming the layer), or outputs that disagree beyond the tolerance.
     """
     from dwpose.export.onnx import parity
@@ -190,13 +191,13 @@ def import_onnx(onnx_path: str | Path, config: str | Path, seed: int = 0):
     model = TorchPoseModel(config, None, "cpu")
     w, h = model.input_size
     if (h, w) != graph.input_hw:
-        raise ValueError(f"{graph.path.name} does not fit config {Path(config).name}: its input is "
-                         f"{graph.input_hw[1]}x{graph.input_hw[0]} (WxH), the config's {w}x{h}")
+        raise UserError(f"{graph.path.name} does not fit config {Path(config).name}: its input is "
+                        f"{graph.input_hw[1]}x{graph.input_hw[0]} (WxH), the config's {w}x{h}")
     model.model.load_state_dict(state_from_graph(model.model, graph, str(config)), strict=True)
     model.model.eval()
     diff, scale = parity(model, graph.path, num_crops=2, seed=seed)
     if diff > TOLERANCE * max(1.0, scale):
-        raise ValueError(f"the model rebuilt from {graph.path.name} does not reproduce it: max |PyTorch - "
-                         f"onnxruntime| {diff:.3g} on random crops (outputs up to {scale:.3g}, allowed "
-                         f"{TOLERANCE:g} x max(1, that)); the graph's layout is not the config's")
+        raise UserError(f"the model rebuilt from {graph.path.name} does not reproduce it: max |PyTorch - "
+                        f"onnxruntime| {diff:.3g} on random crops (outputs up to {scale:.3g}, allowed "
+                        f"{TOLERANCE:g} x max(1, that)); the graph's layout is not the config's")
     return model, diff, scale

@@ -12,6 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.fileio import read_json
 
 BOXES_HELP = (
@@ -25,19 +26,19 @@ BOX_LAYOUT = "boxes must be [[x1, y1, x2, y2(, score)], ...] of numbers"
 
 
 def _as_boxes(rows, where: str) -> np.ndarray:
-    """``(M, 5)`` float64 boxes from JSON rows; ValueError for another layout or a non-finite value."""
+    """``(M, 5)`` float64 boxes from JSON rows; UserError for another layout or a non-finite value."""
     try:
         arr = np.asarray(rows, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{where}: {BOX_LAYOUT}") from None
+        raise UserError(f"{where}: {BOX_LAYOUT}") from None
     if arr.size == 0:
         return np.zeros((0, 5), np.float64)
     if arr.ndim != 2 or arr.shape[1] not in (4, 5):
-        raise ValueError(f"{where}: {BOX_LAYOUT}")
+        raise UserError(f"{where}: {BOX_LAYOUT}")
     bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
     if len(bad):
         row = ", ".join(f"{v:g}" for v in arr[bad[0]])
-        raise ValueError(f"{where}: box #{bad[0]} [{row}] holds a value that is not a finite number")
+        raise UserError(f"{where}: box #{bad[0]} [{row}] holds a value that is not a finite number")
     if arr.shape[1] == 4:
         arr = np.concatenate([arr, np.ones((len(arr), 1))], axis=1)
     return arr
@@ -82,14 +83,14 @@ def _coco_detections(rows: Sequence[dict], path: Path) -> Dict[str, np.ndarray]:
     table: Dict[str, list] = {}
     for i, det in enumerate(rows):
         if not isinstance(det, dict) or "image_id" not in det or "bbox" not in det:
-            raise ValueError(f"{path}: entry #{i} lacks image_id / bbox")
+            raise UserError(f"{path}: entry #{i} lacks image_id / bbox")
         if det.get("category_id", 1) != 1:
             continue
         try:
             x, y, w, h = (float(v) for v in det["bbox"])
             score, image_id = float(det.get("score", 1.0)), int(det["image_id"])
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(
+            raise UserError(
                 f"{path}: entry #{i}: bbox must be [x, y, w, h], score a number, image_id a whole number"
             ) from None
         table.setdefault(str(image_id), []).append([x, y, x + w, y + h, score])
@@ -100,7 +101,7 @@ def load_boxes(path: str | Path) -> BoxTable:
     """Read a boxes JSON (see ``BOXES_HELP``).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not JSON or not one of the accepted layouts.
+        FileNotFoundError: no such file. UserError: not JSON or not one of the accepted layouts.
     """
     path = Path(path)
     data = read_json(path, "boxes file")
@@ -110,4 +111,4 @@ def load_boxes(path: str | Path) -> BoxTable:
         return BoxTable(_coco_detections(data, path))
     if isinstance(data, list):
         return BoxTable({}, default=_as_boxes(data, str(path)))
-    raise ValueError(f"boxes file {path}: unsupported layout; expected {BOXES_HELP}")
+    raise UserError(f"boxes file {path}: unsupported layout; expected {BOXES_HELP}")

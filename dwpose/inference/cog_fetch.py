@@ -40,6 +40,8 @@ import time
 import urllib.parse
 from typing import IO, Any, Dict, List, Optional
 
+from dwpose.errors import UserError
+
 ALLOW_PRIVATE_ENV = "DWPOSE_COG_ALLOW_PRIVATE_URLS"
 DOWNLOAD_FAILED = (
     "could not download the input URL: it must be an http(s) URL of a public server that answers with "
@@ -55,7 +57,7 @@ _unclaimed: Dict[str, float] = {}  # downloaded file -> when; until predict() cl
 _lock = threading.Lock()
 
 
-class DownloadFailed(ValueError):
+class DownloadFailed(UserError):
     """An input URL could not be fetched (:data:`DOWNLOAD_FAILED`, whatever the reason)."""
 
 

@@ -33,6 +33,7 @@ from typing import Collection, List, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.keypoints import (
     COCO_L_SHOULDER,
     COCO_R_SHOULDER,
@@ -94,27 +95,27 @@ class ControlNetStyle:
         check_stick_scale(self.stick_scale)
         if self.hand_colors not in HAND_COLOR_STYLES:
             choices = ", ".join(HAND_COLOR_STYLES)
-            raise ValueError(f"hand colours must be one of {choices}, got {self.hand_colors!r}")
+            raise UserError(f"hand colours must be one of {choices}, got {self.hand_colors!r}")
 
 
 MAX_DETECT_RESOLUTION = 8192  # a 8192-pixel short side is already a 200-megapixel canvas
 
 
 def check_detect_resolution(value: int, name: str = "detect resolution") -> int:
-    """``value`` if it is 0 or a whole number in [64, :data:`MAX_DETECT_RESOLUTION`]; else ValueError
+    """``value`` if it is 0 or a whole number in [64, :data:`MAX_DETECT_RESOLUTION`]; else UserError
     (``name``: what the message calls it)."""
     if (isinstance(value, bool) or not isinstance(value, int)
             or not (value == 0 or 64 <= value <= MAX_DETECT_RESOLUTION)):
-        raise ValueError(f"{name} must be 0 (the picture's size) or a whole number from 64 to "
+        raise UserError(f"{name} must be 0 (the picture's size) or a whole number from 64 to "
                          f"{MAX_DETECT_RESOLUTION}, got {value!r}")
     return value
 
 
 def check_stick_scale(value: Union[int, str]) -> Union[int, str]:
-    """``value`` if it is ``"auto"`` or a whole number from 1 to 64; ValueError otherwise."""
+    """``value`` if it is ``"auto"`` or a whole number from 1 to 64; UserError otherwise."""
     ok = value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64)
     if not ok:
-        raise ValueError(f"stick scale must be 'auto' or a whole number from 1 to 64, got {value!r}")
+        raise UserError(f"stick scale must be 'auto' or a whole number from 1 to 64, got {value!r}")
     return value
 
 

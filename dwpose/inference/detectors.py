@@ -24,7 +24,7 @@ from typing import Callable, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import require_file
 from dwpose.inference.preprocess import to_blob
 from dwpose.inference.runtime import create_session
@@ -76,7 +76,7 @@ def letterbox(image: np.ndarray, size: Tuple[int, int], pad_value: float = 114.0
 
 
 def detect_layout(output_shapes: Sequence[Sequence], output_names: Sequence[str]) -> str:
-    """``"end2end"`` (``dets`` + ``labels``) or ``"yolox"`` (a ``(1, A, 5 + C)`` head), else ValueError."""
+    """``"end2end"`` (``dets`` + ``labels``) or ``"yolox"`` (a ``(1, A, 5 + C)`` head), else UserError."""
     if len(output_names) == 2 and output_shapes[0] and len(output_shapes[0]) == 3:
         last = output_shapes[0][-1]
         if not isinstance(last, int) or last == 5:
@@ -85,7 +85,7 @@ def detect_layout(output_shapes: Sequence[Sequence], output_names: Sequence[str]
         last = output_shapes[0][-1]
         if isinstance(last, int) and last > 5:
             return "yolox"
-    raise ValueError(
+    raise UserError(
         f"unrecognised detector outputs {list(output_names)} {list(map(list, output_shapes))}: expected an "
         "MMDeploy end2end export (dets (B,N,5), labels (B,N)) or a raw YOLOX head (1, A, 5+classes)"
     )
@@ -126,7 +126,7 @@ class YoloxOnnxDetector:
         canvas, ratio = letterbox(image, self.input_size)
         pred = self.session.run(None, {self.input_name: to_blob(canvas[None])})[0][0]
         if pred.shape[0] != self._grid.shape[0]:
-            raise ValueError(f"YOLOX output has {pred.shape[0]} anchors, expected {self._grid.shape[0]}")
+            raise UserError(f"YOLOX output has {pred.shape[0]} anchors, expected {self._grid.shape[0]}")
         scores = pred[:, 4] * pred[:, 5 + PERSON_LABEL]
         keep = scores > self.score_threshold
         pred, scores = pred[keep], scores[keep]
@@ -169,7 +169,7 @@ def read_mmdeploy_pipeline(onnx_path: Path) -> Optional[dict]:
     try:
         transforms = json.loads(found.read_text())["pipeline"]["tasks"][0]["transforms"]
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise ValueError(f"cannot read the MMDeploy pipeline {found}: {exc}") from exc
+        raise UserError(f"cannot read the MMDeploy pipeline {found}: {exc}") from exc
     cfg: dict = {}
     for t in transforms:
         if t.get("type") == "Resize" and "size" in t:
@@ -214,7 +214,7 @@ class MMDetDetector:
                 warnings.simplefilter("ignore")
                 self.model = init_detector(cfg, None, device=device)
         except Exception as exc:  # bad config: unknown types, missing fields
-            raise ValueError(f"cannot build a detector from {config}: {first_line(exc)}") from exc
+            raise UserError(f"cannot build a detector from {config}: {first_line(exc)}") from exc
         load_weights(self.model, checkpoint, f"detector config {config}")
         self.score_threshold = score_threshold
 
@@ -237,4 +237,4 @@ def load_detector(
         return load_onnx_detector(spec[0], device, score_threshold)
     if len(spec) == 2:
         return MMDetDetector(spec[0], spec[1], device, score_threshold)
-    raise ValueError(f"--det takes DETECTOR.onnx or CONFIG CHECKPOINT, got {' '.join(spec) or 'nothing'}")
+    raise UserError(f"--det takes DETECTOR.onnx or CONFIG CHECKPOINT, got {' '.join(spec) or 'nothing'}")

@@ -8,6 +8,7 @@ from typing import Collection, List, Tuple
 import cv2
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.inference.controlnet_draw import ControlNetStyle, draw_controlnet
 from dwpose.inference.formats import coco133_to_openpose18
 from dwpose.keypoints import FACE, LEFT_HAND, NUM_KEYPOINTS, RIGHT_HAND
@@ -117,10 +118,10 @@ def _draw_feet(canvas: np.ndarray, points: np.ndarray, scores: np.ndarray, thr: 
 
 
 def check_parts(parts: Collection[str]) -> Tuple[str, ...]:
-    """``parts`` in :data:`PARTS` order; ValueError naming an unknown one."""
+    """``parts`` in :data:`PARTS` order; UserError naming an unknown one."""
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
-        raise ValueError(f"unknown part(s) to draw: {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+        raise UserError(f"unknown part(s) to draw: {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     return tuple(p for p in PARTS if p in parts)
 
 
@@ -166,7 +167,7 @@ def draw_poses(
         A new BGR uint8 ``(H, W, 3)`` picture.
     """
     if canvas not in ("image", "black"):
-        raise ValueError(f"canvas must be 'image' or 'black', got {canvas!r}")
+        raise UserError(f"canvas must be 'image' or 'black', got {canvas!r}")
     parts = check_parts(parts)
     out = image.copy() if canvas == "image" else np.zeros_like(image)
     width = max(2, int(round(max(image.shape[:2]) / 200)))

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import List
 
+from dwpose.errors import UserError
+
 
 def _missing_parents(folder: Path) -> List[Path]:
     """``folder`` and those of its parents that do not exist yet, the outermost last."""
@@ -23,7 +25,7 @@ def check_writable(folder: Path, option: str = "--out") -> None:
     """Create and delete a hidden file in ``folder``; one-line errors when that is not possible.
 
     Raises:
-        PermissionError: the folder is not writable by this user. ValueError: another reason (a
+        PermissionError: the folder is not writable by this user. UserError: another reason (a
             read-only file system, no space left, ...).
     """
     try:
@@ -33,7 +35,7 @@ def check_writable(folder: Path, option: str = "--out") -> None:
             f"{option} {folder} is not writable: no permission to create files in it"
         ) from None
     except OSError as exc:
-        raise ValueError(f"cannot write into {option} {folder} ({exc.strerror or exc})") from None
+        raise UserError(f"cannot write into {option} {folder} ({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(probe)
 
@@ -45,7 +47,7 @@ class OutputFolder:
     folder that existed before, or holds files, is kept.
 
     Raises (on entry):
-        NotADirectoryError: ``path`` or a parent is a file. PermissionError / ValueError: it cannot be
+        NotADirectoryError: ``path`` or a parent is a file. PermissionError / UserError: it cannot be
             made or written into (:func:`check_writable`).
     """
 
@@ -68,7 +70,7 @@ class OutputFolder:
         except PermissionError:
             raise PermissionError(f"{option} {folder} cannot be made: no permission") from None
         except OSError as exc:
-            raise ValueError(f"{option} {folder} cannot be made ({exc.strerror or exc})") from None
+            raise UserError(f"{option} {folder} cannot be made ({exc.strerror or exc})") from None
         self._made = made
         try:
             check_writable(folder, option)

@@ -7,6 +7,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, crop_to_image, fix_aspect_ratio, warp_crops
 from dwpose.inference.pose_protocol import PoseModel
 from dwpose.inference.preprocess import to_blob
@@ -82,9 +83,9 @@ class TopDownPipeline:
         return self.predict_batch([image], None if boxes is None else [boxes])[0]
 
     def detect(self, image: np.ndarray) -> np.ndarray:
-        """``(M, 5)`` person boxes of a BGR image (ValueError when there is no detector)."""
+        """``(M, 5)`` person boxes of a BGR image (UserError when there is no detector)."""
         if self.detector is None:
-            raise ValueError("no person detector was given: pass --det DETECTOR or --boxes BOXES.json")
+            raise UserError("no person detector was given: pass --det DETECTOR or --boxes BOXES.json")
         return self.detector(image)
 
     def predict_batch(

@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.inference.pose_protocol import RGB_MEAN, RGB_STD, PoseModel
 from dwpose.inference.runtime import create_session
 from dwpose.keypoints import NUM_KEYPOINTS
@@ -55,7 +56,7 @@ class OnnxPoseModel:
         ok = ok and len(outputs) == 2 and all(len(o.shape) == 3 for o in outputs)
         if not ok:
             got = [(i.name, i.shape) for i in inputs], [(o.name, o.shape) for o in outputs]
-            raise ValueError(
+            raise UserError(
                 f"{self.path} is not a pose model: expected one input (B, 3, H, W) with fixed H, W and "
                 f"outputs simcc_x (B, K, Wx), simcc_y (B, K, Wy); got inputs {got[0]}, outputs {got[1]}"
             )
@@ -70,7 +71,7 @@ class OnnxPoseModel:
             simcc_x, simcc_y = self._run(batch)
             return simcc_x, simcc_y
         if self.fixed_batch != 1:
-            raise ValueError(
+            raise UserError(
                 f"pose model {self.path} has a fixed batch of {self.fixed_batch}; export it with "
                 "a dynamic batch axis or a batch of 1"
             )
@@ -82,15 +83,15 @@ def load_pose_model(spec: Sequence[str], device: str = "cpu") -> PoseModel:
     """A pose model from ``[MODEL.onnx]`` or ``[CONFIG, CHECKPOINT]`` (the latter imports torch / mmpose).
 
     Raises:
-        FileNotFoundError: a named file is missing. ValueError: wrong arity or an unusable model.
+        FileNotFoundError: a named file is missing. UserError: wrong arity or an unusable model.
     """
     spec = [str(s) for s in spec]
     if len(spec) == 1 and spec[0].lower().endswith(".onnx"):
         return OnnxPoseModel(spec[0], device)
     if len(spec) == 2 and spec[0].lower().endswith(".onnx"):
-        raise ValueError(f"--pose got {spec[0]} and {spec[1]}: an ONNX model is one file (put INPUT first)")
+        raise UserError(f"--pose got {spec[0]} and {spec[1]}: an ONNX model is one file (put INPUT first)")
     if len(spec) == 2:
         from dwpose.inference.torch_pose import TorchPoseModel
 
         return TorchPoseModel(spec[0], spec[1], device)
-    raise ValueError(f"--pose takes MODEL.onnx or CONFIG CHECKPOINT, got {' '.join(spec) or 'nothing'}")
+    raise UserError(f"--pose takes MODEL.onnx or CONFIG CHECKPOINT, got {' '.join(spec) or 'nothing'}")

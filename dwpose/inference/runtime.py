@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
-from dwpose.errors import first_line
+from dwpose.errors import UserError, first_line
 from dwpose.fileio import require_file
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def create_session(
         there; otherwise one ``dwpose: warning:`` line on stderr says why, and it runs on the CPU.
 
     Raises:
-        FileNotFoundError: the file is missing. ValueError: it is not a readable ONNX model.
+        FileNotFoundError: the file is missing. UserError: it is not a readable ONNX model.
     """
     import onnxruntime as ort
 
@@ -173,7 +173,7 @@ def create_session(
             session = create_session(path, "cpu", threads, what)
             _fallback_warning(device, f"{CUDA_PROVIDER} failed to start ({first_line(exc)[:200]})")
             return session
-        raise ValueError(f"{what} {path} is not a readable ONNX model ({first_line(exc)[:200]})") from exc
+        raise UserError(f"{what} {path} is not a readable ONNX model ({first_line(exc)[:200]})") from exc
     if len(providers) > 1 and session_provider(session) != CUDA_PROVIDER:
         _fallback_warning(
             device,

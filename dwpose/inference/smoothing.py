@@ -26,6 +26,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from dwpose.errors import UserError
+
 DEFAULT_MIN_CUTOFF = 2.0
 DEFAULT_BETA = 10.0
 DERIVATIVE_CUTOFF = 1.0  # Hz, the paper's default for the speed estimate
@@ -51,7 +53,7 @@ class OneEuroFilter:
         d_cutoff: float = DERIVATIVE_CUTOFF,
     ) -> None:
         if min_cutoff <= 0 or beta < 0 or d_cutoff <= 0:
-            raise ValueError(f"One-Euro filter needs min_cutoff > 0 and beta >= 0; got {min_cutoff}, {beta}")
+            raise UserError(f"One-Euro filter needs min_cutoff > 0 and beta >= 0; got {min_cutoff}, {beta}")
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self.value: Optional[np.ndarray] = None  # (K, D) filtered points
         self.speed: Optional[np.ndarray] = None  # (K, D) filtered derivative, pixels / s
@@ -104,7 +106,7 @@ class TrackSmoother:
         forget_after: float = 2.0,
     ) -> None:
         if fps <= 0:
-            raise ValueError(f"smoothing needs the frame rate; got fps={fps}")
+            raise UserError(f"smoothing needs the frame rate; got fps={fps}")
         OneEuroFilter(min_cutoff, beta)  # validates the parameters once, up front
         self.fps, self.min_cutoff, self.beta, self.threshold = fps, min_cutoff, beta, threshold
         self.forget_after = forget_after  # seconds without a sighting after which a track's filter goes

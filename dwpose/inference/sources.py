@@ -18,6 +18,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.fileio import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, require_file, special_file_kind
 
 MAX_PIXELS = 100_000_000
@@ -84,7 +85,7 @@ def read_image(
     ``image PATH``; the Cog predictor says ``image``, never its temporary file).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: larger than ``max_pixels`` (checked from the header
+        FileNotFoundError: no such file. UserError: larger than ``max_pixels`` (checked from the header
         before decoding when the format allows), empty, corrupt or not an image.
     """
     path = Path(path)
@@ -92,25 +93,25 @@ def read_image(
     require_file(path, "image")
     size = image_size_from_header(path)
     if size is not None and size[0] * size[1] > max_pixels:
-        raise ValueError(
+        raise UserError(
             f"{label} is {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels, over "
             f"the {max_pixels / 1e6:.0f} megapixel limit; resize it first"
         )
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise ValueError(f"cannot decode {label}: the file is empty, corrupt or not an image")
+        raise UserError(f"cannot decode {label}: the file is empty, corrupt or not an image")
     if image.shape[0] * image.shape[1] > max_pixels:
-        raise ValueError(f"{label} is over the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
+        raise UserError(f"{label} is over the {max_pixels / 1e6:.0f} megapixel limit; resize it first")
     return image
 
 
 def list_images(folder: Union[str, Path]) -> List[Path]:
-    """Image files directly in ``folder`` (by extension), sorted; ValueError if there are none."""
+    """Image files directly in ``folder`` (by extension), sorted; UserError if there are none."""
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise ValueError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
+        raise UserError(f"no images in folder {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
@@ -118,7 +119,7 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
     """``("webcam", index)``, ``("folder", path)``, ``("video", path)`` or ``("image", path)``.
 
     Raises:
-        FileNotFoundError: the path does not exist. ValueError: an unknown file type, or a FIFO, device
+        FileNotFoundError: the path does not exist. UserError: an unknown file type, or a FIFO, device
         or socket (refused by what it is, whatever its name, before anything reads it).
     """
     if source.strip().isdigit():
@@ -126,7 +127,7 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
     path = Path(source)
     special = special_file_kind(path)
     if special is not None:
-        raise ValueError(
+        raise UserError(
             f"input {path} is {special}, not a file: give an image, a video, a folder or a webcam index"
         )
     if path.is_dir():
@@ -138,7 +139,7 @@ def classify_input(source: str) -> Tuple[str, Union[Path, int]]:
         return "video", path
     if suffix in IMAGE_EXTENSIONS or image_size_from_header(path) is not None:
         return "image", path
-    raise ValueError(
+    raise UserError(
         f"input {path}: unknown file type {suffix!r}; expected an image ({', '.join(IMAGE_EXTENSIONS)}), "
         f"a video ({', '.join(VIDEO_EXTENSIONS)}), a folder or a webcam index"
     )
@@ -167,7 +168,7 @@ def native_stderr_muted() -> Iterator[None]:
         os.close(devnull)
 
 
-class TruncatedVideo(ValueError):
+class TruncatedVideo(UserError):
     """A video stopped yielding frames before the frame count its header declares (truncated or corrupt);
     ``kept``: the frames processed (and written) before the damage."""
 
@@ -193,7 +194,7 @@ def _no_frame_reason(cap: cv2.VideoCapture, path: Optional[Path], label: Optiona
 
 
 def open_video(source: Union[Path, int], label: Optional[str] = None) -> cv2.VideoCapture:
-    """Open a video file or webcam; ValueError with a clear message when OpenCV cannot read a frame
+    """Open a video file or webcam; UserError with a clear message when OpenCV cannot read a frame
     from it (empty file, no frames, truncated before the first frame, not a video). ``label`` names
     it in those messages (default ``video PATH`` / ``the webcam``).
 
@@ -210,7 +211,7 @@ def open_video(source: Union[Path, int], label: Optional[str] = None) -> cv2.Vid
         reason = None if ok else _no_frame_reason(cap, path, label)
         cap.release()
     if reason is not None:
-        raise ValueError(reason)
+        raise UserError(reason)
     cap = cv2.VideoCapture(target)  # reopened: the test read must not eat the first frame
     _auto_rotate(cap)
     return cap
@@ -280,7 +281,7 @@ class VideoFrames:
         exact_count: bool = False,
     ) -> None:
         if start < 0 or stride < 1 or (end is not None and end < 0):
-            raise ValueError(
+            raise UserError(
                 f"frame range needs start >= 0, end >= 0 and stride >= 1; got {start}, {end}, {stride}"
             )
         self.cap, self.fps = cap, fps if fps and fps > 0 else 30.0

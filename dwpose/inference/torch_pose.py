@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
+from dwpose.errors import UserError
 from dwpose.inference.pose_protocol import RGB_MEAN, RGB_STD
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     """Read an mmpose config with downloads disabled; ``input_size`` ``(W, H)`` overrides the codec's.
 
     Raises:
-        FileNotFoundError: no such config. ValueError: not a top-down model with a SimCC head.
+        FileNotFoundError: no such config. UserError: not a top-down model with a SimCC head.
     """
     from dwpose.engine.config import read_config
 
@@ -31,7 +32,7 @@ def load_config(config: str | Path, input_size: Optional[Tuple[int, int]] = None
     cfg = read_config(config)
     model = cfg.get("model")
     if not model or "backbone" not in model or "head" not in model or "input_size" not in model.head:
-        raise ValueError(
+        raise UserError(
             f"config {config} does not describe a top-down pose model with a SimCC head "
             "(model.backbone, model.head.input_size)"
         )
@@ -61,7 +62,7 @@ def load_weights(model, checkpoint: str | Path, config_name: str = "the config",
     """Load a checkpoint into ``model`` by :mod:`dwpose.engine.checkpoint`'s rules (safe, strict).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: unreadable or unsafe, a distillation checkpoint
+        FileNotFoundError: no such file. UserError: unreadable or unsafe, a distillation checkpoint
         that needs converting, or keys / shapes that do not match the model built from ``config_name``.
     """
     from dwpose.engine.checkpoint import load_weights as load_checked
@@ -86,7 +87,7 @@ class TorchPoseModel:
         import torch
 
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for but torch sees no CUDA device")
+            raise UserError("--device cuda was asked for but torch sees no CUDA device")
         self.cfg = load_config(config, input_size)
         self.model = build_model(self.cfg, device)
         if checkpoint is not None:

@@ -9,12 +9,12 @@ Used by tests/inference/test_tracking.py, test_smoothing.py and tools/analysis/b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
+from dwpose.fileio import read_json
 from dwpose.keypoints import keypoints_from_annotation
 
 
@@ -24,7 +24,7 @@ def load_wholebody_people(
     """``[(keypoints (133, 2), visible (133,) bool), ...]`` of the annotated people with at least
     ``min_visible`` labelled keypoints, from a COCO-WholeBody annotation file."""
     people = []
-    for ann in json.loads(Path(ann_file).read_text())["annotations"]:
+    for ann in read_json(ann_file, "annotation file")["annotations"]:
         flat = keypoints_from_annotation(ann)
         visible = flat[:, 2] > 0
         if visible.sum() >= min_visible:

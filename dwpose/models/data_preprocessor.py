@@ -18,6 +18,7 @@ from mmpose.models.data_preprocessors import PoseDataPreprocessor
 from mmpose.registry import MODELS
 from torch import Tensor
 
+from dwpose.errors import UserError
 from dwpose.models.simcc_targets import BatchSimCCLabel
 
 _PACKERS = "LeanPackPoseInputs (or PackPoseInputs(pack_transformed=True))"
@@ -77,7 +78,7 @@ class SimCCTargetPreprocessor(PoseDataPreprocessor):
         pipeline ending with ``GenerateTarget`` + ``PackPoseInputs``) is left as it is.
 
         Raises:
-            ValueError: a sample has no ``gt_instances.transformed_keypoints`` (the pipeline does not
+            UserError: a sample has no ``gt_instances.transformed_keypoints`` (the pipeline does not
                 end with a packer that keeps them), or no ``dataset_keypoint_weights`` when asked for.
         """
         if all("transformed_keypoints" not in s.get("gt_instances", {})
@@ -85,9 +86,9 @@ class SimCCTargetPreprocessor(PoseDataPreprocessor):
             return  # labelled in the data pipeline (GenerateTarget + PackPoseInputs): kept as they are
         for sample in data_samples:
             if "transformed_keypoints" not in sample.get("gt_instances", {}):
-                raise ValueError("SimCCTargetPreprocessor makes the training labels from "
-                                 "gt_instances.transformed_keypoints, which this batch lacks: end the "
-                                 f"training pipeline with {_PACKERS}, without GenerateTarget")
+                raise UserError("SimCCTargetPreprocessor makes the training labels from "
+                                "gt_instances.transformed_keypoints, which this batch lacks: end the "
+                                f"training pipeline with {_PACKERS}, without GenerateTarget")
         gts = [s.gt_instances for s in data_samples]
         counts = [len(gt) for gt in gts]
         keypoints = _batch([gt.transformed_keypoints for gt in gts], device)
@@ -110,8 +111,8 @@ class SimCCTargetPreprocessor(PoseDataPreprocessor):
         for sample, n in zip(data_samples, counts):
             w = sample.metainfo.get("dataset_keypoint_weights")
             if w is None:
-                raise ValueError("use_dataset_keypoint_weights=True needs 'dataset_keypoint_weights' in "
-                                 "every sample's metainfo: add it to the packer's meta_keys")
+                raise UserError("use_dataset_keypoint_weights=True needs 'dataset_keypoint_weights' in "
+                                "every sample's metainfo: add it to the packer's meta_keys")
             rows.append(np.broadcast_to(np.asarray(w), (n, len(w))))
         return _batch(rows, device)
 

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dwpose.errors import UserError
+
 
 class BatchSimCCLabel:
     """Batched SimCC Gaussian labels, equal to mmpose's ``SimCCLabel.encode`` per sample.
@@ -62,7 +64,7 @@ class BatchSimCCLabel:
         """From a ``SimCCLabel`` codec or its config dict (``type='SimCCLabel'``).
 
         Raises:
-            ValueError: the codec is not a Gaussian-smoothing ``SimCCLabel``.
+            UserError: the codec is not a Gaussian-smoothing ``SimCCLabel``.
         """
         from mmpose.codecs import SimCCLabel
         from mmpose.registry import KEYPOINT_CODECS
@@ -70,8 +72,8 @@ class BatchSimCCLabel:
         if isinstance(codec, dict):
             codec = KEYPOINT_CODECS.build(dict(codec))
         if not isinstance(codec, SimCCLabel) or codec.smoothing_type != "gaussian":
-            raise ValueError(f"batched SimCC targets need a SimCCLabel codec with Gaussian smoothing, got "
-                             f"{codec!r}; use GenerateTarget + PackPoseInputs in the pipeline instead")
+            raise UserError(f"batched SimCC targets need a SimCCLabel codec with Gaussian smoothing, got "
+                            f"{codec!r}; use GenerateTarget + PackPoseInputs in the pipeline instead")
         return cls(codec.input_size, tuple(codec.sigma), codec.simcc_split_ratio, codec.normalize)
 
     def _row_table(self, axis: int) -> np.ndarray:

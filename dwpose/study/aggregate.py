@@ -18,6 +18,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from dwpose.errors import UserError
+
 PARTS: Tuple[str, ...] = ("body", "foot", "face", "hand", "wholebody")
 PART_TITLES: Dict[str, str] = {"body": "Body", "foot": "Foot", "face": "Face", "hand": "Hand",
                                "wholebody": "Whole"}
@@ -28,19 +30,19 @@ def read_ap(result: Path, row: str, parts: Sequence[str] = PARTS) -> Dict[str, O
 
     Raises:
         FileNotFoundError: ``result`` does not exist.
-        ValueError: the file has no such row or part.
+        UserError: the file has no such row or part.
     """
     if not result.is_file():
         raise FileNotFoundError(f"AP table {result} does not exist")
     rows = json.loads(result.read_text())["rows"]
     if row not in rows:
-        raise ValueError(f"{result} has no row {row!r} (rows: {sorted(rows)})")
+        raise UserError(f"{result} has no row {row!r} (rows: {sorted(rows)})")
     out: Dict[str, Optional[float]] = {}
     for part in parts:
         try:
             value = float(rows[row][part]["AP"])
         except KeyError:
-            raise ValueError(f"{result}: row {row!r} has no {part} AP") from None
+            raise UserError(f"{result}: row {row!r} has no {part} AP") from None
         out[part] = value if value >= 0 and math.isfinite(value) else None
     return out
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from dwpose.errors import UserError
 from dwpose.study.aggregate import summarize
 from dwpose.study.config_set import ConfigSet, load_config_set
 from dwpose.study.execute import Context, collect, execute
@@ -66,8 +67,8 @@ def config_epochs(cs: ConfigSet) -> Epochs:
     read = lambda path: int(read_config(path).train_cfg.max_epochs)  # noqa: E731
     pretrain = read(cs.student_pretrain) if cs.student_pretrain else 0
     if cs.teacher_pretrain and read(cs.teacher_pretrain) != pretrain:
-        raise ValueError(f"the student's and teacher's pre-training configs train different epochs "
-                         f"({cs.student_pretrain}, {cs.teacher_pretrain}); give them one")
+        raise UserError(f"the student's and teacher's pre-training configs train different epochs "
+                        f"({cs.student_pretrain}, {cs.teacher_pretrain}); give them one")
     return Epochs(teacher=read(cs.teacher), s1=read(cs.s1), s2=read(cs.s2), pretrain=pretrain)
 
 
@@ -86,15 +87,15 @@ def prepare_data(cs: ConfigSet, work: Path) -> tuple:
 
 def check_settings(work: Path, settings: Dict[str, Any]) -> None:
     """Record the settings of a new study; refuse a work dir that holds one with other settings."""
-    from dwpose.fileio import atomic_write_text
+    from dwpose.fileio import atomic_write_text, read_json
 
     path = work / SETTINGS_FILE
     if path.is_file():
-        before = json.loads(path.read_text())
+        before = read_json(path, "study settings file")
         if before != settings:
             diff = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
-            raise ValueError(f"{work} holds a study with other settings ({', '.join(diff)} differ, see "
-                             f"{path}); use another --work-dir, or the same settings to resume")
+            raise UserError(f"{work} holds a study with other settings ({', '.join(diff)} differ, see "
+                            f"{path}); use another --work-dir, or the same settings to resume")
         return
     work.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(settings, indent=2) + "\n")
@@ -188,7 +189,7 @@ def run(args: argparse.Namespace, command: Optional[str] = None) -> int:
     missing = [r for r in plan if not r.result.is_file()]
     if args.report_only:
         if any(r.variant == TEACHER for r in missing):
-            raise ValueError(f"{work}: the shared teacher has not finished; nothing to report yet")
+            raise UserError(f"{work}: the shared teacher has not finished; nothing to report yet")
         status = {(r.variant, r.seed): "skipped" for r in plan if r not in missing}
         plan = [r for r in plan if r not in missing]
     else:

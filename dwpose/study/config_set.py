@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from dwpose.errors import UserError
+
 # the built-in sets, in the package's configs (dwpose.package_data: a checkout's configs/ itself for an
 # editable install, so a study records the same absolute config paths as when run from the checkout)
 BUILTIN = {"demo": "demo/study/demo_set.yaml", "demo_scratch": "demo/study/demo_scratch_set.yaml"}
@@ -92,10 +94,10 @@ def _read_file(path: Path) -> Dict[str, Any]:
         names = runpy.run_path(str(path))
         data = {k: v for k, v in names.items() if k in CONFIG_KEYS + OTHER_KEYS}
     else:
-        raise ValueError(f"config set {path}: use a .yaml, .json or .py file "
+        raise UserError(f"config set {path}: use a .yaml, .json or .py file "
                          f"(or a built-in name: {', '.join(BUILTIN)})")
     if not isinstance(data, dict):
-        raise ValueError(f"config set {path} must hold a mapping of keys, got {type(data).__name__}")
+        raise UserError(f"config set {path} must hold a mapping of keys, got {type(data).__name__}")
     return data
 
 
@@ -117,23 +119,23 @@ def config_set_from_dict(data: Dict[str, Any], base: Path, default_name: str = "
     """
     unknown = sorted(set(data) - set(CONFIG_KEYS + OTHER_KEYS))
     if unknown:
-        raise ValueError(f"config set: unknown keys {unknown}; known: {list(CONFIG_KEYS + OTHER_KEYS)}")
+        raise UserError(f"config set: unknown keys {unknown}; known: {list(CONFIG_KEYS + OTHER_KEYS)}")
     missing = [k for k in REQUIRED if not data.get(k)]
     if missing:
-        raise ValueError(f"config set: missing {missing} (teacher, student, s1 and s2 configs are required)")
+        raise UserError(f"config set: missing {missing} (teacher, student, s1 and s2 configs are required)")
     if bool(data.get("mmpose_s1")) != bool(data.get("mmpose_s2")):
-        raise ValueError("config set: give both mmpose_s1 and mmpose_s2, or neither")
+        raise UserError("config set: give both mmpose_s1 and mmpose_s2, or neither")
     if bool(data.get("student_pretrain")) != bool(data.get("teacher_pretrain")):
-        raise ValueError("config set: give both student_pretrain and teacher_pretrain, or neither")
+        raise UserError("config set: give both student_pretrain and teacher_pretrain, or neither")
     demo_data = data.get("demo_data")
     if demo_data is not None:
         if not isinstance(demo_data, dict) or set(demo_data) - set(DEMO_DATA_KEYS):
-            raise ValueError(f"config set: demo_data must be a mapping with keys from {DEMO_DATA_KEYS}")
+            raise UserError(f"config set: demo_data must be a mapping with keys from {DEMO_DATA_KEYS}")
         if data.get("data_root"):
-            raise ValueError("config set: give data_root (existing data) or demo_data (generated), not both")
+            raise UserError("config set: give data_root (existing data) or demo_data (generated), not both")
     options = data.get("cfg_options") or []
     if isinstance(options, str) or not all(isinstance(o, str) and "=" in o for o in options):
-        raise ValueError("config set: cfg_options must be a list of 'key=value' strings")
+        raise UserError("config set: cfg_options must be a list of 'key=value' strings")
     paths = {k: _config_path(data[k], k, base) for k in CONFIG_KEYS if data.get(k)}
     return ConfigSet(name=str(data.get("name") or default_name), **paths,
                      data_root=str(data["data_root"]) if data.get("data_root") else None,

@@ -24,6 +24,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
+from dwpose.errors import UserError
+
 SWITCH_HOOKS = ("mmdet.PipelineSwitchHook", "PipelineSwitchHook")
 
 
@@ -79,8 +81,8 @@ def mmpose_transfer(src: Path, dst: Path, two_dis: bool) -> None:
                 state[key.removeprefix(prefix)] = value
                 break
     if not state:
-        raise ValueError(f"{src}: no {'teacher.backbone/student.head' if two_dis else 'student'} weights; "
-                         "not a DWPoseDistiller checkpoint")
+        raise UserError(f"{src}: no {'teacher.backbone/student.head' if two_dis else 'student'} weights; "
+                        "not a DWPoseDistiller checkpoint")
     atomic_save({"meta": ckpt.get("meta"), "state_dict": state}, dst)
 
 
@@ -106,19 +108,19 @@ def check_reference_weights(ours: Tuple[Path, Path], reference: Tuple[Path, Path
         reference: the mmpose stage-1 and stage-2 configs (``DWPoseDistiller``).
 
     Raises:
-        ValueError: naming the first difference.
+        UserError: naming the first difference.
     """
     from dwpose.engine.config import read_config
 
     for stage, (a, b) in enumerate(zip(ours, reference), start=1):
         ma, mb = read_config(a).model, read_config(b).model
         if mb["type"] != "DWPoseDistiller" or bool(mb.get("two_dis", False)) != (stage == 2):
-            raise ValueError(f"{b} must be a DWPoseDistiller config with two_dis={stage == 2}")
+            raise UserError(f"{b} must be a DWPoseDistiller config with two_dis={stage == 2}")
         wa, wb = _loss_weights(ma), _loss_weights(mb)
         if wa != wb:
-            raise ValueError(f"stage {stage}: loss weights differ between {a.name} {wa} and {b.name} {wb}; "
-                             "the reference row must use the same weights")
+            raise UserError(f"stage {stage}: loss weights differ between {a.name} {wa} and {b.name} {wb}; "
+                            "the reference row must use the same weights")
         for key in ("teacher_cfg", "student_cfg"):
             if os.path.realpath(ma[key]) != os.path.realpath(mb[key]):
-                raise ValueError(f"stage {stage}: {key} differs between {a.name} ({ma[key]}) and "
-                                 f"{b.name} ({mb[key]})")
+                raise UserError(f"stage {stage}: {key} differs between {a.name} ({ma[key]}) and "
+                                f"{b.name} ({mb[key]})")

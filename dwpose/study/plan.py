@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from dwpose.errors import UserError
 from dwpose.study.config_set import ConfigSet
 
 TEACHER = "teacher"
@@ -256,7 +257,7 @@ def variant_run(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path,
         steps += [train, Transfer(train.output, run_dir / "dwpose_student.pth", "dwpose")]
     elif name in MMPOSE_VARIANTS:
         if not cs.has_mmpose or mmpose_schedule is None:
-            raise ValueError(f"variant {name} needs mmpose_s1 and mmpose_s2 configs in the config set")
+            raise UserError(f"variant {name} needs mmpose_s1 and mmpose_s2 configs in the config set")
         steps = _mmpose_stage1(cs, seed, epochs, work, teacher, mmpose_schedule[0])
         if name == "mmpose_dwpose":
             train = Train(cs.mmpose_s2, run_dir / "s2",
@@ -264,19 +265,19 @@ def variant_run(cs: ConfigSet, name: str, seed: int, epochs: Epochs, work: Path,
                                   *mmpose_schedule[1]))
             steps += [train, Transfer(train.output, run_dir / "dwpose_student.pth", "mmpose", two_dis=True)]
     else:
-        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANT_NAMES)}")
+        raise UserError(f"unknown variant {name!r}; known: {', '.join(VARIANT_NAMES)}")
     evaluate = Evaluate(f"{name}_seed{seed}", cs.student, steps[-1].output, run_dir)
     return Run(name, seed, run_dir, (*steps, evaluate))
 
 
 def check_variants(names: Sequence[str], cs: ConfigSet) -> Tuple[str, ...]:
-    """``names`` in the canonical order, checked; ValueError for unknown or impossible ones."""
+    """``names`` in the canonical order, checked; UserError for unknown or impossible ones."""
     unknown = [n for n in names if n not in VARIANT_NAMES]
     if unknown:
-        raise ValueError(f"unknown variants {unknown}; known: {', '.join(VARIANT_NAMES)}")
+        raise UserError(f"unknown variants {unknown}; known: {', '.join(VARIANT_NAMES)}")
     if not cs.has_mmpose and any(n in MMPOSE_VARIANTS for n in names):
-        raise ValueError(f"variants {list(MMPOSE_VARIANTS)} need mmpose_s1 and mmpose_s2 configs in "
-                         f"the config set {cs.name!r}")
+        raise UserError(f"variants {list(MMPOSE_VARIANTS)} need mmpose_s1 and mmpose_s2 configs in "
+                        f"the config set {cs.name!r}")
     return tuple(n for n in VARIANT_NAMES if n in set(names))
 
 
@@ -304,18 +305,18 @@ def build_plan(cs: ConfigSet, variants: Sequence[str], seeds: Sequence[int], epo
 def parse_seeds(count: Optional[int], listed: Optional[str]) -> Tuple[int, ...]:
     """``--seeds N`` -> 0..N-1; ``--seed-list 0,1,2`` -> those; neither -> :data:`DEFAULT_SEEDS`."""
     if count is not None and listed is not None:
-        raise ValueError("give --seeds N or --seed-list A,B,..., not both")
+        raise UserError("give --seeds N or --seed-list A,B,..., not both")
     if listed is not None:
         try:
             seeds = tuple(int(s) for s in listed.split(",") if s.strip())
         except ValueError:
-            raise ValueError(f"--seed-list takes comma-separated integers, got {listed!r}") from None
+            raise UserError(f"--seed-list takes comma-separated integers, got {listed!r}") from None
     elif count is not None:
         seeds = tuple(range(count))
     else:
         seeds = DEFAULT_SEEDS
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"seeds must be distinct non-negative integers, got {list(seeds)}")
+        raise UserError(f"seeds must be distinct non-negative integers, got {list(seeds)}")
     return seeds
 
 
@@ -332,10 +333,10 @@ def parse_epochs(spec: Optional[str], defaults: Epochs) -> Epochs:
             for item in spec.split(","):
                 key, _, value = item.partition("=")
                 if key.strip() not in values:
-                    raise ValueError(f"unknown stage {key.strip()!r}")
+                    raise UserError(f"unknown stage {key.strip()!r}")
                 values[key.strip()] = int(value)
     except ValueError as exc:
-        raise ValueError(f"--epochs takes N or teacher=N,s1=N,s2=N ({exc})") from None
+        raise UserError(f"--epochs takes N or teacher=N,s1=N,s2=N ({exc})") from None
     if min(v for k, v in values.items() if k != "pretrain" or defaults.pretrain) < 1:
-        raise ValueError(f"epochs must be >= 1, got {values}")
+        raise UserError(f"epochs must be >= 1, got {values}")
     return Epochs(**values)

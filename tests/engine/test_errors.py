@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from dwpose.errors import guarded, user_error_message
+from dwpose.errors import UserError, guarded, user_error_message
 
 
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
         (FileNotFoundError("config a.py does not exist"), "config a.py does not exist"),
-        (ValueError("bad value\nsecond line"), "bad value"),
+        (UserError("bad value\nsecond line"), "bad value"),
         (OSError("failed to load image: data/x.jpg"),
          "cannot decode image data/x.jpg (corrupt or not an image)"),
         (AssertionError("Annotation file `a.json`does not exist"),
@@ -26,7 +26,11 @@ def test_user_mistakes_map_to_one_line(exc, expected):
     assert user_error_message(exc) == expected
 
 
-@pytest.mark.parametrize("exc", [ZeroDivisionError("x"), KeyError("shape"), AssertionError("a == b")])
+@pytest.mark.parametrize("exc", [
+    ZeroDivisionError("x"), KeyError("shape"), AssertionError("a == b"),
+    ValueError("operands could not be broadcast"), AssertionError("`img` is not found in results"),
+    KeyError("no registry entry named shape"),
+])
 def test_bugs_are_not_user_mistakes(exc):
     assert user_error_message(exc) is None
 
