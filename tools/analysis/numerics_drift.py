@@ -23,12 +23,12 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, REPO)
+import _bench
 
-from dwpose.engine.numerics import PINNED_KERNELS, first_divergence, read_train_scalars  # noqa: E402
-from dwpose.errors import guarded  # noqa: E402
+from dwpose.engine.numerics import PINNED_KERNELS, first_divergence, read_train_scalars
+from dwpose.errors import guarded
 
+REPO = str(_bench.REPO)
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 # name -> (environment, reference run)
 SETTINGS = {
