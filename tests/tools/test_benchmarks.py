@@ -171,3 +171,25 @@ def test_gpu_steps_predict_on_the_cpu(tiny_model):
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["backend"] == "onnxruntime" and result["providers"] == ["CPUExecutionProvider"]
     assert math.isfinite(result["crops_per_s"]) and result["crops_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_teacher_precision(tmp_path, coco_mini):
+    pytest.importorskip("mmpose")
+    from tests.distiller.helpers import make_teacher_ckpt
+
+    demo = REPO / "configs/demo"
+    teacher = make_teacher_ckpt(tmp_path / "teacher.pth", str(demo / "rtmpose-teacher_demo.py"))
+    student = make_teacher_ckpt(tmp_path / "student.pth", str(demo / "rtmpose-student_demo.py"), seed=1)
+    run = run_tool("teacher_precision.py", "configs/demo/dwpose_s1_demo.py", "--teacher-ckpt", teacher,
+                   "--student-ckpt", student, "--ann", str(coco_mini / "coco_wholebody_mini.json"),
+                   "--images", str(coco_mini / "images"), "--batch", "8", "--rounds", "1")
+    head, rows = table(run.stdout, "quantity")
+    assert head == ["quantity", "value"]
+    labels = [r[0] for r in rows]
+    assert labels[0].startswith("last feature map") and labels[-1].startswith("teacher forward fp32 / bf16")
+    assert any(label.startswith("loss_fea fp32 / bf16") for label in labels)
+    assert_positive([rows[0], rows[-1]], [1])
+    agreement = next(r[1] for r in rows if r[0].startswith("SimCC argmax agreement ("))
+    assert 0 <= numbers(agreement)[0] <= 100
+    assert "machine: " in run.stdout and " cores, no GPU used; python " in run.stdout
