@@ -193,3 +193,47 @@ def test_teacher_precision(tmp_path, coco_mini):
     agreement = next(r[1] for r in rows if r[0].startswith("SimCC argmax agreement ("))
     assert 0 <= numbers(agreement)[0] <= 100
     assert "machine: " in run.stdout and " cores, no GPU used; python " in run.stdout
+
+
+@pytest.mark.slow
+def test_numerics_drift_same_run_twice_is_identical(tmp_path):
+    pytest.importorskip("mmpose")
+    run = run_tool("numerics_drift.py", "--settings", "this CPU's default", "same, again", "--epochs", "1",
+                   "--num-train", "16", "--num-val", "4", "--work-dir", str(tmp_path), "--out",
+                   str(tmp_path / "drift.md"))
+    head, rows = table(run.stdout, "setting")
+    assert head == ["setting", "compared with", "first differing iteration", "loss at the end (diff)",
+                    "largest learnable-weight difference"]
+    assert [r[:2] for r in rows] == [["this CPU's default", "-"], ["same, again", "this CPU's default"]]
+    assert rows[1][2].startswith("none of ") and numbers(rows[1][4]) == [0.0]
+    losses = [numbers(r[3]) for r in rows]  # "end loss (diff)": the same loss, difference 0
+    assert losses[0][0] == losses[1][0] > 0 and losses[1][1] == 0
+    assert (tmp_path / "drift.md").read_text().strip() == run.stdout.strip()
+
+
+def test_numerics_drift_needs_the_reference_run():
+    import subprocess
+
+    run = subprocess.run([sys.executable, "tools/analysis/numerics_drift.py", "--settings", "same, again"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].endswith("compared with: this CPU's default")
+
+
+@pytest.mark.slow
+def test_part_errors(tmp_path, coco_mini):
+    pytest.importorskip("mmpose")
+    from tests.distiller.helpers import make_teacher_ckpt
+
+    config = str(REPO / "configs/demo/rtmpose-student_demo.py")
+    ckpt = make_teacher_ckpt(tmp_path / "student.pth", config)
+    ann = str(coco_mini / "coco_wholebody_mini.json")
+    run = run_tool("part_errors.py", ann, str(coco_mini / "images"), "--model", "s", config, ckpt,
+                   "--real", ann)
+    head, rows = table(run.stdout, "part")
+    assert head == ["part", "visible keypoints", "part size", "OKS-0.5 tolerance", "s median error",
+                    "s within tolerance", "s part-centre error"]
+    assert [r[0] for r in rows] == ["body", "foot", "face", "hand", "wrists"]
+    assert_positive(rows, [1, 2, 3, 4])
+    assert all(0 <= numbers(r[5])[0] <= 100 for r in rows)
+    assert "face: " in run.stdout and "hand: " in run.stdout
