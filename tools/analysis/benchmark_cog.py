@@ -38,8 +38,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from benchmark_inference import DEFAULT_CONFIG, REPO, SHARED  # noqa: E402  (same workload)
-from benchmark_inference import machine as inference_machine  # noqa: E402
+import _bench
 from tqdm import tqdm
 
 from dwpose.errors import guarded
@@ -48,9 +47,9 @@ from dwpose.errors import guarded
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pose", type=Path, help="pose ONNX (DWPose I/O); default: export --config")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="mmpose config used without --pose")
-    p.add_argument("--det", type=Path, default=SHARED / "weights/rtmdet-nano_person_end2end.onnx")
-    p.add_argument("--images", type=Path, default=SHARED / "data/coco-wholebody-mini/images")
+    p.add_argument("--config", type=Path, default=_bench.RTMPOSE_T, help="mmpose config used without --pose")
+    p.add_argument("--det", type=Path, default=_bench.DETECTOR)
+    p.add_argument("--images", type=Path, default=_bench.COCO_MINI / "images")
     p.add_argument("--clients", type=int, default=32, help="clients sending at the same moment")
     p.add_argument("--rounds", type=int, default=3, help="requests per client (one per round)")
     p.add_argument("--slots", type=int, nargs="+", default=[1, 64], help="COG_MAX_CONCURRENCY values to run")
@@ -60,16 +59,6 @@ def parse_args() -> argparse.Namespace:
     if args.clients < 1 or args.rounds < 1 or min(args.slots) < 1 or args.soak < 0:
         p.error("--clients, --rounds and --slots must be at least 1, --soak at least 0")
     return args
-
-
-def export_pose(config: Path, folder: Path) -> Path:
-    import torch
-
-    from dwpose.export.onnx import export_model
-    from dwpose.inference.torch_pose import TorchPoseModel
-
-    torch.manual_seed(0)
-    return export_model(TorchPoseModel(config, None), folder / "pose.onnx")
 
 
 def post(url: str, payload: bytes) -> Tuple[int, dict, float]:
@@ -97,7 +86,7 @@ class Server:
         env = dict(
             os.environ,
             COG_PREDICT_TYPE_STUB=predictor,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(_bench.REPO), os.environ.get("PYTHONPATH")])),
             PORT=str(port),
             COG_MAX_CONCURRENCY=str(slots),
             TMPDIR=str(self.tmpdir),
@@ -108,7 +97,8 @@ class Server:
         self.log = open(folder / "server.log", "wb")  # closed in __exit__
         command = [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"]
         self.proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=_bench.REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def __enter__(self) -> Server:
@@ -217,16 +207,9 @@ def soak(server: Server, payloads: List[bytes], n: int) -> Dict[str, object]:
     }
 
 
-def machine() -> str:
-    """benchmark_inference's machine line (CPU, cores, onnxruntime, python) plus the cog version."""
-    import cog
-
-    return f"{inference_machine()}, cog {cog.__version__}"
-
-
 def _main() -> None:
     args = parse_args()
-    photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = _bench.photos(args.images)
     if not photos or not args.det.is_file():
         raise SystemExit(f"error: need photos in {args.images} and the detector {args.det}")
     payloads = [
@@ -237,7 +220,7 @@ def _main() -> None:
     ]
     load, rows, soaks = os.getloadavg()[0], [], []
     with tempfile.TemporaryDirectory(prefix="benchmark-cog-") as tmp:
-        pose = args.pose or export_pose(args.config, Path(tmp))
+        pose = args.pose or _bench.export_pose_onnx(Path(tmp) / "pose.onnx", args.config)
         for slots in args.slots:
             print(f"[benchmark] COG_MAX_CONCURRENCY={slots}: starting the server", file=sys.stderr)
             with Server(args.predictor, pose, args.det, slots, Path(tmp) / f"slots{slots}") as server:
@@ -249,7 +232,8 @@ def _main() -> None:
                 )
                 if args.soak:
                     soaks.append((slots, soak(server, payloads, args.soak)))
-    print(f"Predictor: {args.predictor}. Machine: {machine()}; load average before: {load:.2f}\n")
+    machine = _bench.machine(("onnxruntime", "cog"))
+    print(f"Predictor: {args.predictor}. Machine: {machine}; load average before: {load:.2f}\n")
     print("| COG_MAX_CONCURRENCY | clients at once | requests | answered | refused (409) | failed "
           "| p50 ms | p95 ms | max ms | requests/s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")

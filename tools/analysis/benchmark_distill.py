@@ -24,13 +24,13 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, REPO)
-from dwpose.errors import guarded  # noqa: E402
+import _bench
 
+from dwpose.errors import guarded
+
+REPO = str(_bench.REPO)
 PLAIN_DIR = "configs/wholebody_2d_keypoint/rtmpose/ubody"
 PLAIN = {
     "256x192": PLAIN_DIR + "/rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py",
@@ -146,7 +146,6 @@ def run_worker(args: argparse.Namespace) -> Dict[str, object]:
     """Build one variant, time ``train_step``; returns the step times (s) and peak memory (MB)."""
     import torch
     from mmengine.logging import MessageHub
-    from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
     import dwpose.plugin  # noqa: F401
@@ -166,19 +165,10 @@ def run_worker(args: argparse.Namespace) -> Dict[str, object]:
     wrapper = "OptimWrapper"
     if args.worker.endswith("-amp"):
         wrapper = "AmpOptimWrapper" if args.device.startswith("cuda") else "CPUBf16OptimWrapper"
-    optim = build_optim_wrapper(model, dict(
-        type=wrapper, optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
-        paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
-        clip_grad=dict(max_norm=1.0, norm_type=2)))
+    optim = _bench.adamw_wrapper(model, wrapper)
     teacher_before = _teacher_digest(model)
-    times = []
-    for i in range(args.warmup + args.iters):
-        _sync(args.device)
-        start = time.perf_counter()
-        model.train_step(batch, optim)
-        _sync(args.device)
-        if i >= args.warmup:
-            times.append(time.perf_counter() - start)
+    times, _ = _bench.timed_steps(lambda: model.train_step(batch, optim), args.device,
+                                  args.warmup, args.iters)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
     mem = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else peak_rss - base_rss
     return dict(steps=times, mem_mb=mem, teacher_unchanged=_teacher_digest(model) == teacher_before)
@@ -198,13 +188,6 @@ def _teacher_digest(model) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
 
 
 def _spawn(variant: str, argv: List[str]) -> Dict[str, object]:

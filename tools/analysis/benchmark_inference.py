@@ -20,30 +20,22 @@ ONNX (speed does not depend on the weights).
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import List, Optional
 
+import _bench
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from dwpose.errors import guarded
 from dwpose.inference.detectors import load_onnx_detector
 from dwpose.inference.geometry import bbox_xyxy_to_center_scale, fix_aspect_ratio, warp_crops
 from dwpose.inference.pipeline import TopDownPipeline, normalize_crops
 from dwpose.inference.pose_models import OnnxPoseModel
-from dwpose.inference.runtime import cpu_count, use_shared_thread_pool
+from dwpose.inference.runtime import use_shared_thread_pool
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-DEFAULT_CONFIG = (
-    REPO
-    / "configs/wholebody_2d_keypoint/rtmpose/coco-wholebody/rtmpose-t_8xb64-270e_coco-wholebody-256x192.py"
-)
 BARE = "bare onnxruntime session.run, all crops of an image per call"
 BATCHED = "dwpose (crop + normalise + ORT + decode), all crops of an image per call"
 RTMLIB_POSE = "rtmlib RTMPose (1 crop per call, its design)"
@@ -54,53 +46,23 @@ E2E_RTMLIB = "rtmlib RTMDet + RTMPose (same ONNX files)"
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pose", type=Path, help="pose ONNX (DWPose I/O); default: export --config")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="mmpose config used without --pose")
+    p.add_argument("--config", type=Path, default=_bench.RTMPOSE_T, help="mmpose config used without --pose")
     p.add_argument("--checkpoint", type=Path, help="weights for --config (default: random init)")
-    p.add_argument("--det", type=Path, default=SHARED / "weights/rtmdet-nano_person_end2end.onnx")
-    p.add_argument("--images", type=Path, default=SHARED / "data/coco-wholebody-mini/images")
+    p.add_argument("--det", type=Path, default=_bench.DETECTOR)
+    p.add_argument("--images", type=Path, default=_bench.COCO_MINI / "images")
     p.add_argument("--repeat", type=int, default=5, help="passes over the images per trial")
     p.add_argument("--trials", type=int, default=5, help="interleaved trials; the best of each case counts")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
     return p.parse_args()
 
 
-def interleaved_best(cases: List[tuple], trials: int) -> List[float]:
-    """Best wall time of each ``(stage, name, fn, count)`` case, the cases taking turns in every trial."""
-    for case in cases:
-        case[2]()  # warm-up
-    best = [float("inf")] * len(cases)
-    for _ in range(trials):
-        for i, (_, _, fn, _) in enumerate(cases):
-            start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
-
-
 def torch_model_and_onnx(args: argparse.Namespace, folder: Path):
     """``(TorchPoseModel or None, pose ONNX path)``: exports ``--config`` when no ``--pose`` is given."""
     if args.pose is not None and (args.no_torch or args.checkpoint is None):
         return None, args.pose
-    import torch
-
-    from dwpose.export.onnx import export_model
-    from dwpose.inference.torch_pose import TorchPoseModel
-
-    torch.manual_seed(0)
-    model = TorchPoseModel(args.config, args.checkpoint)
-    onnx_path = args.pose or export_model(model, folder / "pose.onnx")
+    model = _bench.random_pose_model(args.config, args.checkpoint)
+    onnx_path = args.pose or _bench.export_pose_onnx(folder / "pose.onnx", model=model)
     return (None if args.no_torch else model), onnx_path
-
-
-def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = f"onnxruntime {ort.__version__}, python {platform.python_version()}"
-    return f"{cpu}, {cpu_count()} cores, no GPU used; {versions}"
 
 
 class Bench:
@@ -109,8 +71,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, pose_onnx: Path, torch_model=None) -> None:
         from rtmlib import RTMDet, RTMPose
 
-        photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".png"))
-        self.images = [cv2.imread(str(p)) for p in photos] * args.repeat
+        self.images = [cv2.imread(str(p)) for p in _bench.photos(args.images)] * args.repeat
         self.args, self.torch_model = args, torch_model
         # rtmlib's sessions and ours with per-session pools first: after use_shared_thread_pool()
         # onnxruntime refuses per-session pools in this process.
@@ -199,10 +160,10 @@ def _main(args: Optional[argparse.Namespace] = None) -> None:
         torch_model, pose_onnx = torch_model_and_onnx(args, Path(tmp))
         bench = Bench(args, pose_onnx, torch_model)
         cases = bench.pose_cases() + bench.torch_cases() + bench.end_to_end_cases()
-        times = interleaved_best(cases, args.trials)
+        times, _ = _bench.interleaved_best([fn for _, _, fn, _ in cases], args.trials)
     rows = [(stage, name, count / t) for (stage, name, _, count), t in zip(cases, times)]
     w, h = bench.pipe.pose_model.input_size
-    print(f"machine: {machine()}")
+    print(f"machine: {_bench.machine()}")
     n = len(bench.images)
     print(
         f"workload: {n} images ({n // args.repeat} photos x {args.repeat}), {bench.crops} person crops, "

@@ -19,7 +19,7 @@ where LoadImage / TopdownAffine spend their time (building a side and the per-st
 timing: ``benchmark_pipeline_steps.py`` next to this file).
 
     python tools/analysis/benchmark_pipeline.py [--config CFG] [--data DIR] [--passes 10] \
-        [--trials 5] [--batch 64] [--upscale 3] [--out docs/benchmark_pipeline_section.md]
+        [--trials 5] [--batch 64] [--upscale 3] [--repeats 20] [--out docs/benchmark_pipeline_section.md]
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import pickle
-import platform
 import random
 import statistics
 import subprocess
@@ -38,13 +37,12 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-from benchmark_pipeline_steps import breakdown, breakdown_table, build_side  # noqa: E402
+import _bench
+from benchmark_pipeline_steps import breakdown, breakdown_table, build_side
 
-from dwpose.errors import guarded  # noqa: E402
+from dwpose.errors import guarded
 
-SHARED = REPO.parent / "shared"
+REPO = _bench.REPO
 DEFAULT_CONFIG = (REPO / "configs/wholebody_2d_keypoint/rtmpose/ubody"
                   / "rtmpose-l_8xb64-270e_coco-ubody-wholebody-256x192.py")
 SIDES = {"mmpose": "mmpose: GenerateTarget + PackPoseInputs in the worker",
@@ -57,7 +55,7 @@ OTHER = "rest: dataset item copy, Compose, Python GC"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training config (train_pipeline)")
-    p.add_argument("--data", type=Path, default=SHARED / "data/coco-wholebody-mini",
+    p.add_argument("--data", type=Path, default=_bench.COCO_MINI,
                    help="COCO-WholeBody folder: coco_wholebody_mini.json + images/")
     p.add_argument("--passes", type=int, default=10, help="passes over the people of --data per trial")
     p.add_argument("--trials", type=int, default=5, help="interleaved trials per side")
@@ -65,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--upscale", type=float, default=1.0,
                    help="resize the photos (and annotations) this many times first: larger frames")
+    p.add_argument("--repeats", type=int, default=20,
+                   help="interleaved repeats of each LoadImage / TopdownAffine part (their best counts)")
     p.add_argument("--out", type=Path, help="also write the Markdown section here")
     p.add_argument("--worker", choices=sorted(SIDES), help=argparse.SUPPRESS)  # internal: one side
     return p.parse_args(argv)
@@ -160,20 +160,8 @@ def _stats(trials: List[dict], key: Optional[str]) -> tuple:
 
 
 def machine() -> str:
-    import cv2
-    import mmpose
-    import torch
-
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} cores, no GPU used (labels timed on the CPU); python "
-            f"{platform.python_version()}, torch {torch.__version__}, mmpose {mmpose.__version__}, "
-            f"opencv {cv2.__version__}; load average at the end {load}")
+    return _bench.machine(("torch", "mmpose", "opencv"), note=" (labels timed on the CPU)") + \
+        f"; load average at the end {_bench.load_average()}"
 
 
 def table(trials: Dict[str, List[dict]], args: argparse.Namespace) -> str:

@@ -1,7 +1,8 @@
 """The steps of ``benchmark_pipeline.py``'s sides: building one side, timing each transform, and
 where ``LoadImage`` / ``TopdownAffine`` (and the fast side's steps) spend their time.
 
-Imported by ``tools/analysis/benchmark_pipeline.py`` (its folder is on ``sys.path`` when it runs).
+Imported by ``tools/analysis/benchmark_pipeline.py`` and ``gpu_steps.py`` (this folder is on ``sys.path``
+when they run).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 import time
 from collections import defaultdict
 from typing import Dict, List
+
+from _bench import interleaved_best
 
 PACKERS = ("GenerateTarget", "PackPoseInputs", "LeanPackPoseInputs")
 # the fast side's transforms, reported on the rows of the mmpose steps they stand for
@@ -98,11 +101,11 @@ def _fast_states(args: argparse.Namespace, dataset) -> tuple:
     return steps[names.index("LoadEncodedImage")], steps[names.index("DecodeWarpTopdownAffine")], states
 
 
-def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
+def breakdown(args: argparse.Namespace) -> Dict[str, object]:
     """Best ms per sample of LoadImage / TopdownAffine and of their parts, on the real samples.
 
     TopdownAffine gets the states the config's augmentations leave before it (its real boxes,
-    scales and rotations); the parts are timed on the same inputs, one after the other.
+    scales and rotations); the parts are timed on the same inputs, taking turns ``args.repeats`` times.
     """
     import cv2
     import mmcv
@@ -157,22 +160,16 @@ def breakdown(args: argparse.Namespace, repeat: int = 20) -> Dict[str, object]:
             cv2.imdecode(np.frombuffer(b, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{k}")) for b in raw])
            for k in (2, 4, 8)},
     }
-    best: Dict[str, object] = {}
-    for name, fn in parts.items():
-        fn()
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        best[name] = 1000 * min(times) / len(infos)
+    times, _ = interleaved_best(list(parts.values()), args.repeats)
+    best: Dict[str, object] = {name: 1000 * t / len(infos) for name, t in zip(parts, times)}
+    best["repeats"] = args.repeats
     best["image sizes"] = sorted({f"{r['img'].shape[1]}x{r['img'].shape[0]}" for r in before_affine})
     best["flipped"] = f"{sum(not r['img'].flags['C_CONTIGUOUS'] for r in before_affine)}/{len(infos)}"
     return best
 
 
 def breakdown_table(parts: Dict[str, float]) -> str:
-    lines = ["| step or part (best of 20 repeats, ms per sample) | ms |", "|---|---|"]
+    lines = [f"| step or part (best of {parts['repeats']} repeats, ms per sample) | ms |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in parts.items() if isinstance(v, float)]
     return "\n".join(lines) + (f"\n\nPhoto sizes: {', '.join(parts['image sizes'])}; samples whose image "
                                f"RandomFlip left as a negative-stride view: {parts['flipped']}.")

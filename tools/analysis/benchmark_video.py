@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import List
 
+import _bench
 import cv2
 import numpy as np
 
@@ -42,24 +42,19 @@ from dwpose.inference.trajectories import (
     smooth_path,
 )
 from dwpose.inference.video import VideoOptions, VideoPoseEstimator
-from tools.analysis.benchmark_inference import DEFAULT_CONFIG, machine
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
 FPS = 30.0
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "--clip", type=Path, default=SHARED / "data/video-mini/posetrack18_000001_mpiinew_test.mp4"
+        "--clip", type=Path, default=_bench.SHARED / "data/video-mini/posetrack18_000001_mpiinew_test.mp4"
     )
-    p.add_argument("--det", type=Path, default=SHARED / "weights/rtmdet-nano_person_end2end.onnx")
+    p.add_argument("--det", type=Path, default=_bench.DETECTOR)
     p.add_argument("--pose", type=Path, help="pose ONNX; default: RTMPose-t with random weights")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument(
-        "--annotations", type=Path, default=SHARED / "data/coco-wholebody-mini/coco_wholebody_mini.json"
-    )
+    p.add_argument("--config", type=Path, default=_bench.RTMPOSE_T)
+    p.add_argument("--annotations", type=Path, default=_bench.COCO_MINI / "coco_wholebody_mini.json")
     p.add_argument("--frames", type=int, default=60, help="frames per pass (the clip played back and forth)")
     p.add_argument("--det-every", type=int, default=5)
     p.add_argument("--trials", type=int, default=3)
@@ -70,16 +65,6 @@ def parse_args() -> argparse.Namespace:
                    help="pose model: RTMPose-t's random graph answering the average pose (stable boxes, "
                         "so --det-every's schedule runs as with a trained model)")
     return p.parse_args()
-
-
-def export_random_rtmpose(config: Path, folder: Path) -> Path:
-    import torch
-
-    from dwpose.export.onnx import export_model
-    from dwpose.inference.torch_pose import TorchPoseModel
-
-    torch.manual_seed(0)
-    return export_model(TorchPoseModel(config, None), folder / "rtmpose-t_random.onnx")
 
 
 def average_pose_at_rtmpose_cost(random_onnx: Path, annotations: Path, folder: Path) -> Path:
@@ -180,30 +165,18 @@ def speed_rows(args: argparse.Namespace, pose_onnx: Path) -> List[tuple]:
         (f"dwpose --track --det-every {n}", ours(pipe, frames, n)),
         (f"dwpose --track --det-every {n}, lost-pose re-detection off", ours(pipe, frames, n, False)),
     ] + reference
-    best = {name: float("inf") for name, _ in cases}
-    calls = {}
-    for _, fn in cases:
-        fn()  # warm-up
-    for _ in range(args.trials):
-        for name, fn in cases:
-            start = time.perf_counter()
-            calls[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    rows = [(name, len(frames) / best[name], calls[name], len(frames)) for name, _ in cases]
+    best, calls = _bench.interleaved_best([fn for _, fn in cases], args.trials)
+    rows = [(name, len(frames) / t, c, len(frames)) for (name, _), t, c in zip(cases, best, calls)]
     return rows, stage_costs(pipe, frames, args.trials)
 
 
 def stage_costs(pipe: TopDownPipeline, frames: List[np.ndarray], trials: int) -> str:
     """Best-of-``trials`` detector ms per frame and pose ms per crop (all crops of a frame per call)."""
     boxes = [pipe.detect(f) for f in frames]
-    det = pose = float("inf")
-    for _ in range(trials):
-        start = time.perf_counter()
-        [pipe.detect(f) for f in frames]
-        det = min(det, time.perf_counter() - start)
-        start = time.perf_counter()
-        [pipe.predict_batch([f], [b]) for f, b in zip(frames, boxes)]
-        pose = min(pose, time.perf_counter() - start)
+    (det, pose), _ = _bench.interleaved_best([
+        lambda: [pipe.detect(f) for f in frames],
+        lambda: [pipe.predict_batch([f], [b]) for f, b in zip(frames, boxes)],
+    ], trials, warmup=False)
     crops = sum(len(b) for b in boxes)
     return (
         f"stage costs: detector {1000 * det / len(frames):.1f} ms per frame; "
@@ -263,10 +236,10 @@ def sweep_table(people) -> str:
 
 def _main() -> None:
     args = parse_args()
-    print(f"machine: {machine()}\n")
+    print(f"machine: {_bench.machine()}\n")
     if not args.no_speed:
         with tempfile.TemporaryDirectory() as tmp:
-            pose = args.pose or export_random_rtmpose(args.config, Path(tmp))
+            pose = args.pose or _bench.export_pose_onnx(Path(tmp) / "rtmpose-t_random.onnx", args.config)
             if args.stand_in:
                 pose = average_pose_at_rtmpose_cost(pose, args.annotations, Path(tmp))
             rows, costs = speed_rows(args, pose)

@@ -8,12 +8,11 @@ Writes DIR/study.md, DIR/study.json and DIR/study.png; every run keeps its confi
 DIR/runs/<variant>/seed<S>/. Logic: dwpose/study/.
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import _bench  # noqa: F401  (puts this checkout first on sys.path)
 
-from dwpose.study.cli import main  # noqa: E402
+from dwpose.study.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,7 +27,6 @@ import importlib
 import io
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -35,11 +34,11 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools/analysis"))
-from dwpose.errors import guarded  # noqa: E402
+import _bench
 
+from dwpose.errors import guarded
+
+REPO = _bench.REPO
 PY = sys.executable
 DEMO_STUDENT = "configs/demo/rtmpose-student_demo.py"
 T_CONFIG = "configs/wholebody_2d_keypoint/rtmpose/ubody/rtmpose-t_8xb64-270e_coco-ubody-wholebody-256x192.py"
@@ -53,7 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True, help="folder for gpu_check.json / gpu_check.md")
     p.add_argument("--dry-run", action="store_true", help="check the command lines only (no CUDA)")
-    p.add_argument("--data", type=Path, default=REPO.parent / "shared/data/coco-wholebody-mini",
+    p.add_argument("--data", type=Path, default=_bench.COCO_MINI,
                    help="COCO-WholeBody mini folder (coco_wholebody_mini.json + images/)")
     p.add_argument("--det", type=Path, help="person detector ONNX for dwpose predict (default: --boxes)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only the steps whose name starts so")
@@ -196,15 +195,8 @@ def run_step(step: dict, timeout: float) -> dict:
 
 
 def machine() -> str:
-    """The GPU, torch and CUDA versions, the CPU count (or what is missing)."""
-    try:
-        import torch
-
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device"
-        return f"{gpu}; torch {torch.__version__}, CUDA {torch.version.cuda}; {os.cpu_count()} CPUs; " \
-               f"python {platform.python_version()}"
-    except ImportError:
-        return "torch not importable"
+    """The GPU and CUDA version (or what is missing), the CPU, python and torch."""
+    return _bench.machine(("torch",), gpu=True)
 
 
 def markdown(results: Dict[str, dict], header: str) -> str:

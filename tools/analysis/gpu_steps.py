@@ -29,14 +29,14 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools/analysis"))
-from dwpose.errors import guarded  # noqa: E402
+import _bench
 
+from dwpose.errors import guarded
+
+REPO = _bench.REPO
 PLAIN = ("configs/wholebody_2d_keypoint/rtmpose/ubody/"
          "rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py")
-DEFAULT_DATA = REPO.parent / "shared/data/coco-wholebody-mini"
+DEFAULT_DATA = _bench.COCO_MINI
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -66,23 +66,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     i.add_argument("--size", default="t", choices=list("tsml"))
     i.add_argument("out", type=Path, help="destination .pth")
     return p.parse_args(argv)
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
-def _optim(model, amp: bool):
-    from mmengine.optim import build_optim_wrapper
-
-    return build_optim_wrapper(model, dict(
-        type="AmpOptimWrapper" if amp else "OptimWrapper",
-        optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),
-        paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True),
-        clip_grad=dict(max_norm=1.0, norm_type=2)))
 
 
 def _build_plain(size: str, device: str):
@@ -136,19 +119,13 @@ def run_train(args: argparse.Namespace) -> Dict[str, object]:
         out["loss_cpu"], out["loss_device"] = _first_loss(cpu, batch), _first_loss(model, batch)
         out["loss_diff"] = abs(out["loss_cpu"] - out["loss_device"])
         del cpu
-    optim = _optim(model, args.amp)
+    optim = _bench.adamw_wrapper(model, "AmpOptimWrapper" if args.amp else "OptimWrapper")
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    times, losses = [], []
-    for i in range(args.warmup + args.iters):
-        step_batch = copy.deepcopy(batch)
-        _sync(args.device)
-        start = time.perf_counter()
-        log = model.train_step(step_batch, optim)
-        _sync(args.device)
-        losses.append(float(log["loss"].detach()))
-        if i >= args.warmup:
-            times.append(time.perf_counter() - start)
+    copies = iter([copy.deepcopy(batch) for _ in range(args.warmup + args.iters)])  # copied untimed
+    times, logs = _bench.timed_steps(lambda: model.train_step(next(copies), optim), args.device,
+                                     args.warmup, args.iters)
+    losses = [float(log["loss"].detach()) for log in logs]
     best = min(times)
     out.update(steps_per_s=1 / best, samples_per_s=args.batch / best, losses=losses,
                loss_finite=all(math.isfinite(v) for v in losses))
@@ -199,11 +176,11 @@ def run_feed(args: argparse.Namespace) -> Dict[str, object]:
     it = iter(loader)
     for _ in range(max(1, args.workers // 2)):  # warm-up: workers started, first batches out
         prep(next(it), True)
-    _sync(args.device)
+    _bench.sync(args.device)
     start = time.perf_counter()
     for _ in range(args.batches):
         prep(next(it), True)
-    _sync(args.device)
+    _bench.sync(args.device)
     rate = args.batches * args.batch / (time.perf_counter() - start)
     return dict(out, samples_per_s=rate, per_worker=rate / max(args.workers, 1),
                 preprocessor=type(prep).__name__)

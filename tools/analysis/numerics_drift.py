@@ -14,6 +14,9 @@ grad-norm differs, the loss difference at the end and the largest weight differe
 checkpoints::
 
     python tools/analysis/numerics_drift.py --epochs 2 --out work_dirs/numerics/drift.md
+
+``--settings`` runs only some of them (each with the run it is compared with); ``--num-train`` and
+``--num-val`` size the generated data (a quick check of the tool itself).
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, REPO)
+import _bench
 
-from dwpose.engine.numerics import PINNED_KERNELS, first_divergence, read_train_scalars  # noqa: E402
-from dwpose.errors import guarded  # noqa: E402
+from dwpose.engine.numerics import PINNED_KERNELS, first_divergence, read_train_scalars
+from dwpose.errors import guarded
 
+REPO = str(_bench.REPO)
 AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 # name -> (environment, reference run)
 SETTINGS = {
@@ -48,7 +51,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--work-dir", default=os.path.join(REPO, "work_dirs/numerics"))
     p.add_argument("--out", default=None, help="also write the Markdown table here")
-    return p.parse_args(argv)
+    p.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS), metavar="NAME",
+                   help="the settings to run, by name (default: all)")
+    p.add_argument("--num-train", type=int, default=320, help="generated training images")
+    p.add_argument("--num-val", type=int, default=64, help="generated validation images")
+    args = p.parse_args(argv)
+    missing = sorted({SETTINGS[s][1] for s in args.settings} - set(args.settings) - {None})
+    if missing:
+        p.error(f"--settings: also name the runs they are compared with: {', '.join(missing)}")
+    if args.num_train < 1 or args.num_val < 1:
+        p.error("--num-train and --num-val must be at least 1")
+    return args
 
 
 def _train(args, name: str, env_extra: dict, data: str) -> str:
@@ -82,12 +95,13 @@ def _main(argv=None) -> int:
 
     os.makedirs(args.work_dir, exist_ok=True)
     data = os.path.join(args.work_dir, "data")
-    generate_demo_dataset(data)
-    works = {name: _train(args, name, env, data) for name, (env, _) in SETTINGS.items()}
+    generate_demo_dataset(data, num_train=args.num_train, num_val=args.num_val)
+    chosen = {name: SETTINGS[name] for name in SETTINGS if name in args.settings}
+    works = {name: _train(args, name, env, data) for name, (env, _) in chosen.items()}
     scalars = {name: read_train_scalars(w) for name, w in works.items()}
     lines = ["| setting | compared with | first differing iteration | loss at the end (diff) "
              "| largest learnable-weight difference |", "|---|---|---|---|---|"]
-    for name, (_, ref) in SETTINGS.items():
+    for name, (_, ref) in chosen.items():
         end = scalars[name][-1]["loss"]
         if ref is None:
             lines.append(f"| {name} | - | - | {end:.6f} | - |")

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, REPO)
+import _bench
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -132,22 +130,21 @@ def time_teacher(models: dict, batch, rounds: int) -> dict:
     import torch
 
     inputs = next(iter(models.values())).data_preprocessor(batch, training=True)["inputs"]
-    times = {name: [] for name in models}
-    for _ in range(rounds + 1):  # the first round warms up (BN folding, oneDNN primitives)
-        for name, model in models.items():
-            x = model._loss_layout(inputs)
-            start = time.perf_counter()
-            with torch.no_grad():
-                model._teacher_forward(x)
-            times[name].append(time.perf_counter() - start)
-    return {name: min(t[1:]) for name, t in times.items()}
+
+    def forward(model):
+        x = model._loss_layout(inputs)
+        return lambda: model._teacher_forward(x)
+
+    with torch.no_grad():  # the warm-up call folds BN and builds the oneDNN primitives
+        best, _ = _bench.interleaved_best([forward(m) for m in models.values()], rounds)
+    return dict(zip(models, best))
 
 
 def report(args, result: dict, times: dict, n_people: int, cpu: str) -> str:
     lo = result["losses"]
     lines = [
         f"Teacher in bf16 vs float32, {n_people} people ({args.ann}), batch {args.batch}, "
-        f"config {args.config}, CPU: {cpu}",
+        f"config {args.config}, machine: {cpu}",
         "",
         "| quantity | value |",
         "| :-- | --: |",
@@ -189,7 +186,7 @@ def main(argv=None) -> int:
     batches = build_batches(student_cfg, args.ann, args.images, args.batch)
     result = compare(ref, half, batches)
     times = time_teacher({"fp32": ref, "bf16": half}, batches[0], args.rounds)
-    cpu = _cpu_name()
+    cpu = _bench.machine(("torch",))
     text = report(args, result, times, sum(len(b["inputs"]) for b in batches), cpu)
     print(text)
     if args.out:
@@ -197,15 +194,6 @@ def main(argv=None) -> int:
 
         atomic_write_text(args.out, text + "\n")
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = "unknown CPU"
-    return f"{name}, {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":
