@@ -7,8 +7,9 @@ Subcommands (each prints one JSON object as its last stdout line):
   weights (fp32; their difference), then timed steps with ``OptimWrapper`` or, with ``--amp``,
   ``AmpOptimWrapper``: steps/s, samples/s, peak CUDA memory, every loss finite.
 - ``feed``: the training data pipeline in a ``DataLoader`` with ``--workers`` processes, each batch
-  moved to ``--device`` and run through the config's data preprocessor (labels made there when the
-  side is ``fast``: ``fast_decode_warp`` + ``targets_on_device``; ``mmpose``: mmpose's own steps).
+  moved to ``--device`` and run through a data preprocessor. Side ``fast``: the recipe's steps (fused
+  decode + warp, labels made on the device by its preprocessor); ``mmpose``: mmpose's own steps and
+  plain preprocessor, as in ``configs/_base_/rtmpose_coco-ubody-wholebody_256x192_mmpose-steps.py``.
 - ``init``: random-init weights of one size, saved for ``dwpose export`` / ``predict``.
 - ``predict``: a pose model (ONNX through onnxruntime, or CONFIG [CKPT] through PyTorch) on
   ``--device``: crops/s on batches of random crops and the provider onnxruntime chose.
@@ -34,6 +35,7 @@ import _bench
 from dwpose.errors import guarded
 
 REPO = _bench.REPO
+MMPOSE_STEPS = "configs/_base_/rtmpose_coco-ubody-wholebody_256x192_mmpose-steps.py"
 PLAIN = ("configs/wholebody_2d_keypoint/rtmpose/ubody/"
          "rtmpose-{}_8xb64-270e_coco-ubody-wholebody-256x192.py")
 DEFAULT_DATA = _bench.COCO_MINI
@@ -160,12 +162,14 @@ def run_feed(args: argparse.Namespace) -> Dict[str, object]:
     from dwpose.engine.config import load_config
 
     init_default_scope("mmpose")
-    overrides = dict(fast_decode_warp=args.side == "fast", targets_on_device=args.side == "fast")
-    cfg = load_config(str(REPO / PLAIN.format(args.size)), overrides)
+    cfg = load_config(str(REPO / PLAIN.format(args.size)))
+    prep_cfg = cfg.model.data_preprocessor  # fast: the recipe's preprocessor makes the labels
+    if args.side == "mmpose":  # mmpose's own steps: labels packed per sample, the plain preprocessor
+        prep_cfg = load_config(str(REPO / MMPOSE_STEPS)).model.data_preprocessor
     dataset = CocoWholeBodyDataset(data_root=str(args.data), data_mode="topdown",
                                    ann_file="coco_wholebody_mini.json", data_prefix=dict(img="images/"),
                                    pipeline=side_pipeline(cfg, args.side))
-    prep = MODELS.build(cfg.model.data_preprocessor).to(args.device)
+    prep = MODELS.build(prep_cfg).to(args.device)
     need = max(args.batches, 1) * args.batch * 2 + args.workers * args.batch
     loader = torch.utils.data.DataLoader(
         _Repeat(dataset, -(-need // len(dataset))), batch_size=args.batch, num_workers=args.workers,
