@@ -16,7 +16,7 @@ import math
 import re
 import statistics
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from dwpose.errors import UserError
 
@@ -74,19 +74,29 @@ LOSS_LINE = re.compile(r"Epoch\(train\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?\bloss_kpt: 
 BREAKOUT_LEVEL = 0.42  # ground-truth loss below which a demo-scale run has left the average pose
 
 
-def breakout_epoch(log: Path, level: float = BREAKOUT_LEVEL) -> Optional[int]:
-    """First epoch with a logged ``loss_kpt`` below ``level`` in a training log; None if never.
+def breakout_epoch(logs: Union[Path, Sequence[Path]], level: float = BREAKOUT_LEVEL) -> Optional[int]:
+    """First epoch with a logged ``loss_kpt`` below ``level`` in a run's training logs; None if never.
 
     A SimCC model first learns the average pose (demo data: loss about 0.45, Whole AP about 0) and
-    only then starts to localise; this is the epoch it left that plateau.
+    only then starts to localise; this is the epoch it left that plateau. Give every log of a run
+    that was interrupted and resumed (MMEngine writes one per start): each holds only its own epochs.
     """
     per_epoch: Dict[int, float] = {}
-    for line in log.read_text(errors="replace").splitlines():
-        m = LOSS_LINE.search(line)
-        if m:
-            epoch = int(m.group(1))
-            per_epoch[epoch] = min(per_epoch.get(epoch, math.inf), float(m.group(2)))
+    for log in [logs] if isinstance(logs, Path) else logs:
+        for line in log.read_text(errors="replace").splitlines():
+            m = LOSS_LINE.search(line)
+            if m:
+                epoch = int(m.group(1))
+                per_epoch[epoch] = min(per_epoch.get(epoch, math.inf), float(m.group(2)))
     return next((e for e in sorted(per_epoch) if per_epoch[e] < level), None)
+
+
+def run_logs(work_dir: Path) -> List[Path]:
+    """Every training log of a run folder: MMEngine's ``<timestamp>/<timestamp>.log`` of each start,
+    oldest first, else the tool's ``train_output.log`` (which a resumed start overwrites)."""
+    logs = sorted(p for p in work_dir.glob("*/*.log") if p.stem == p.parent.name)
+    fallback = work_dir / "train_output.log"
+    return logs or ([fallback] if fallback.is_file() else [])
 
 
 def paired_difference(a: Mapping[int, Mapping[str, Optional[float]]],

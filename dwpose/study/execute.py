@@ -136,11 +136,11 @@ def own_training(run: Run) -> Optional[Train]:
 
 
 def _breakout(run: Run) -> Optional[int]:
-    from dwpose.study.aggregate import breakout_epoch
+    from dwpose.study.aggregate import breakout_epoch, run_logs
 
     train = own_training(run)
-    log = train.work_dir / "train_output.log" if train else None
-    return breakout_epoch(log) if log and log.is_file() else None
+    logs = run_logs(train.work_dir) if train else []
+    return breakout_epoch(logs) if logs else None
 
 
 def collect(runs: List[Run], work: Path) -> List[dict]:

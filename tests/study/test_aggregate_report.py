@@ -107,3 +107,21 @@ def test_breakout_epoch_reads_the_first_epoch_below_the_level(tmp_path):
     assert breakout_epoch(log) == 3
     assert breakout_epoch(log, level=0.3) is None
     assert breakout_epoch(log, level=0.5) == 2  # 0.50 is not below 0.5; epoch 2's 0.44 is
+
+
+def test_breakout_of_a_resumed_run_reads_every_start(tmp_path):
+    """A resumed run: the first start's MMEngine log holds epochs 1-5 (break-out at 3), the second
+    start's epochs 6-25, and train_output.log only the second start's lines."""
+    from dwpose.study.aggregate import run_logs
+
+    line = "12/07 - mmengine - INFO - Epoch(train)  [{e}][20/20]  lr: 1e-3  loss: {v}  loss_kpt: {v}"
+    first = tmp_path / "20261207_132730" / "20261207_132730.log"
+    second = tmp_path / "20261207_140914" / "20261207_140914.log"
+    for log, epochs in ((first, range(1, 6)), (second, range(6, 26))):
+        log.parent.mkdir()
+        log.write_text("\n".join(line.format(e=e, v=0.5 if e < 3 else 0.3) for e in epochs) + "\n")
+    (tmp_path / "20261207_140914" / "vis_data").mkdir()  # other files of a run folder are not logs
+    (tmp_path / "train_output.log").write_text(second.read_text())
+    assert run_logs(tmp_path) == [first, second]
+    assert breakout_epoch(run_logs(tmp_path)) == 3
+    assert breakout_epoch(tmp_path / "train_output.log") == 6  # what the resumed tool log alone says

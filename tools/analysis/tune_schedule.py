@@ -32,9 +32,11 @@ from dwpose.errors import guarded
 VAL_LINE = re.compile(r"Epoch\(val\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?coco-wholebody/AP: ([0-9.\-]+)")
 
 
-def val_curve(log: Path) -> Dict[int, float]:
-    """``{epoch: validation Whole AP}`` from a training log with per-epoch validation."""
-    return {int(m.group(1)): float(m.group(2)) for m in VAL_LINE.finditer(log.read_text(errors="replace"))}
+def val_curve(logs: List[Path]) -> Dict[int, float]:
+    """``{epoch: validation Whole AP}`` from a run's training logs with per-epoch validation (every
+    start of a resumed run, oldest first)."""
+    return {int(m.group(1)): float(m.group(2))
+            for log in logs for m in VAL_LINE.finditer(log.read_text(errors="replace"))}
 
 
 def verdict(curves: Dict[int, Dict[int, float]], breakouts: Dict[int, object], epochs: int) -> dict:
@@ -55,7 +57,7 @@ def verdict(curves: Dict[int, Dict[int, float]], breakouts: Dict[int, object], e
 
 def run(args: argparse.Namespace) -> int:
     from dwpose.fileio import atomic_write_text
-    from dwpose.study.aggregate import breakout_epoch
+    from dwpose.study.aggregate import breakout_epoch, run_logs
     from dwpose.study.config_set import load_config_set
     from dwpose.study.plan import pretrain_step
     from dwpose.workflow import RunOptions, Training, pretrained_options, train
@@ -77,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         extra = (f"randomness.seed={seed}", f"train_cfg.max_epochs={args.epochs}",
                  *pretrained_options(pre.output), "train_cfg.val_interval=1")
         train(Training(cs.student, run_dir, extra), opts)
-        log = run_dir / "train_output.log"
-        curves[seed], breakouts[seed] = val_curve(log), breakout_epoch(log)
+        logs = run_logs(run_dir)
+        curves[seed], breakouts[seed] = val_curve(logs), breakout_epoch(logs)
         final = curves[seed][args.epochs]
         print(f"seed {seed}: break-out epoch {breakouts[seed]}, final Whole AP {final:.3f}", flush=True)
     result = verdict(curves, breakouts, args.epochs)
