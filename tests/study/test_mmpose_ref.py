@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
 
-from dwpose.study.config_set import REPO
 from dwpose.study.mmpose_ref import check_reference_weights, frozen_schedule_options, mmpose_transfer
 
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "demo"
 MM_S1, MM_S2 = DEMO / "study" / "mmpose_dwpose_s1_demo.py", DEMO / "study" / "mmpose_dwpose_s2_demo.py"
 
