@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from dwpose.errors import guarded
+from dwpose.errors import UserError, guarded
 from dwpose.keypoints import part_of
 
 # The BGR colour of each COCO-WholeBody part (dwpose.keypoints.PART_SLICES).
@@ -113,12 +113,12 @@ def build_dataset(config: str, phase: str, cfg_options: Optional[dict] = None):
     init_default_scope(cfg.get("default_scope", "mmpose"))
     key = f"{phase}_dataloader"
     if key not in cfg:
-        raise ValueError(f"{config} has no {key}")
+        raise UserError(f"{config} has no {key}")
     dataset_cfg = cfg[key].dataset
     pipeline = dataset_cfg.get("pipeline") or []
     last = pipeline[-1].get("type") if pipeline else None
     if last not in ("PackPoseInputs", "LeanPackPoseInputs"):
-        raise ValueError(f"the {phase} pipeline of {config} does not end with PackPoseInputs")
+        raise UserError(f"the {phase} pipeline of {config} does not end with PackPoseInputs")
     if last == "PackPoseInputs":  # LeanPackPoseInputs (targets made on the device) always packs them
         pipeline[-1]["pack_transformed"] = True
     return DATASETS.build(dataset_cfg)
@@ -130,7 +130,7 @@ def browse(config: str, out_dir: str, n: int = 16, phase: str = "train", scale: 
     from tqdm import tqdm
 
     if n < 1:
-        raise ValueError(f"-n must be at least 1, got {n}")
+        raise UserError(f"-n must be at least 1, got {n}")
     random.seed(seed)
     np.random.seed(seed)
     dataset = build_dataset(config, phase, cfg_options)

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional
 
 import _bench
 
-from dwpose.errors import guarded
+from dwpose.errors import UserError, guarded
 
 REPO = _bench.REPO
 PY = sys.executable
@@ -226,8 +226,8 @@ def _main(argv: Optional[List[str]] = None) -> int:
             try:
                 importlib.import_module(module)
             except ImportError as exc:
-                raise ValueError(f"step modules: cannot import {module} ({exc}); install the project "
-                                 "(or, on the GPU machine, the carried wheels: docs/gpu.md)") from None
+                raise UserError(f"step modules: cannot import {module} ({exc}); install the project "
+                                "(or, on the GPU machine, the carried wheels: docs/gpu.md)") from None
     for step in plan(args, work):
         if args.dry_run:
             note = plumbing_run(step) if step["name"] in PLUMBED else check_argv(step)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-from dwpose.errors import guarded
+from dwpose.errors import UserError, guarded
 
 VAL_LINE = re.compile(r"Epoch\(val\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?coco-wholebody/AP: ([0-9.\-]+)")
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     work = Path(args.work_dir).resolve()
     seeds: List[int] = [int(s) for s in args.seeds.split(",")]
     if not cs.has_pretrain:
-        raise ValueError(f"config set {cs.name!r} has no body pre-training configs")
+        raise UserError(f"config set {cs.name!r} has no body pre-training configs")
     pre = pretrain_step(cs, "student", work)
     data = work / "data"
     opts = RunOptions(data=data, quiet=True, cwd=Path(__file__).resolve().parents[2])
