@@ -134,7 +134,11 @@ def test_benchmark_pipeline(coco_mini):
     assert_positive([total], [1, 2, 3])
     head, rows = table(run.stdout, "step or part (best of 1 repeats")
     assert head[1] == "ms" and len(rows) >= 10
-    assert_positive(rows, [1])
+    # a part can take less than the printed 0.01 ms on a fast idle host: finite and >= 0 each, and the
+    # parts together take time
+    parts = [numbers(r[1]) for r in rows]
+    assert all(p and all(math.isfinite(v) and v >= 0 for v in p) for p in parts), rows
+    assert sum(v for p in parts for v in p) > 0
     assert "Machine: " in run.stdout and "load average at the end" in run.stdout
 
 
