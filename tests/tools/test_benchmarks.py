@@ -94,8 +94,8 @@ def test_benchmark_inference(one_photo, weights_dir):
     assert head == ["stage", "implementation", "throughput", "ms per item"]
     assert [r[0] for r in rows] == ["pose"] * 7 + ["end to end"] * 3
     assert_positive(rows, [2, 3])
-    for r in rows:  # ms per item is 1000 / throughput (printed to 0.1)
-        assert numbers(r[2])[0] == pytest.approx(1000 / numbers(r[3])[0], abs=0.051)
+    for r in rows:  # ms per item is 1000 / throughput (both rounded when printed: 1 % slack)
+        assert numbers(r[2])[0] == pytest.approx(1000 / numbers(r[3])[0], rel=0.01, abs=0.051)
     assert "\nmachine: " in "\n" + run.stdout and "1 images (1 photos x 1)" in run.stdout  # rtmlib prints too
     assert run.stdout.count("(target ") == 3
 
