@@ -17,6 +17,7 @@ import statistics
 from typing import Any, Dict, List, Mapping, Optional
 
 from dwpose.study.aggregate import PART_TITLES, paired_difference
+from dwpose.study.report import signed
 
 
 def _by_seed(study: Mapping[str, Any], variant: str) -> Dict[int, Dict[str, Optional[float]]]:
@@ -60,10 +61,6 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any], label_a: str, label_b: s
             "movement": movement, "same_conclusion": same}
 
 
-def _signed(x: Optional[float]) -> str:
-    return "n/a" if x is None else f"{x:+.3f}"
-
-
 def format_comparison(c: Mapping[str, Any]) -> str:
     """Markdown: one row per setting (paired difference and verdict), then the per-seed movement."""
     title = PART_TITLES.get(c["part"], c["part"])
@@ -72,7 +69,7 @@ def format_comparison(c: Mapping[str, Any]) -> str:
              "| Setting | mean difference | 95 % CI | conclusion |", "| :-- | :-: | :-: | :-- |"]
     for s in c["settings"]:
         ci = "n/a" if s["ci"] is None else f"[{s['ci'][0]:+.3f}, {s['ci'][1]:+.3f}]"
-        lines.append(f"| {s['label']} | {_signed(s['mean'])} | {ci} | {s['verdict']} |")
+        lines.append(f"| {s['label']} | {signed(s['mean'])} | {ci} | {s['verdict']} |")
     a, b = (s["label"] for s in c["settings"])
     lines += ["", f"{title} AP moved by ({b}) - ({a}), run by run:", "",
               "| Variant | " + " | ".join(f"seed {s}" for s in c["seeds"]) + " | mean abs |",
@@ -80,7 +77,7 @@ def format_comparison(c: Mapping[str, Any]) -> str:
     for name, moves in c["movement"].items():
         values = [moves[s] for s in c["seeds"]]
         mean_abs = statistics.fmean(abs(v) for v in values) if values else None
-        lines.append(f"| `{name}` | " + " | ".join(_signed(v) for v in values)
+        lines.append(f"| `{name}` | " + " | ".join(signed(v) for v in values)
                      + f" | {'n/a' if mean_abs is None else f'{mean_abs:.3f}'} |")
     verdict = {True: "the same conclusion under both settings",
                False: "the conclusion differs between the settings", None: "nothing to compare"}

@@ -68,7 +68,8 @@ def format_table(study: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _signed(x: Optional[float]) -> str:
+def signed(x: Optional[float]) -> str:
+    """``x`` as a signed 3-decimal AP difference (``+0.012``), ``n/a`` when undefined."""
     return "n/a" if x is None else f"{x:+.3f}"
 
 
@@ -80,7 +81,7 @@ def format_paired(study: Dict[str, Any]) -> str:
         cells = []
         for p in PARTS:
             ci = d["ci"][p]
-            cells.append(_signed(d["mean"][p]) + ("" if ci is None else f" [{ci[0]:+.3f}, {ci[1]:+.3f}]"))
+            cells.append(signed(d["mean"][p]) + ("" if ci is None else f" [{ci[0]:+.3f}, {ci[1]:+.3f}]"))
         lines.append(f"| `{d['variant']}` - `{d['baseline']}` | {d['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
