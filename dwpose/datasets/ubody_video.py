@@ -83,6 +83,9 @@ def plan_jobs(root: Path) -> Tuple[List[VideoJob], List[VideoResult]]:
     return jobs, clashes
 
 
+MAX_FPS = 1000.0  # an output rate above this is a typo, not a request (it would write frames without end)
+
+
 def source_index(k: int, src_fps: float, fps: float) -> int:
     """Source frame (0-based) shown as output frame ``k``: the nearest in time, ties to the earlier."""
     return int(math.ceil(k * src_fps / fps - 0.5 - 1e-9))
@@ -93,10 +96,13 @@ def resample(frames: Iterator, src_fps: float, fps: float) -> Iterator:
 
     Args:
         frames: decoded frames in order, e.g. ``(H, W, 3)`` uint8 BGR arrays.
-        src_fps: the video's rate; ``<= 0`` or NaN keeps every frame.
-        fps: the wanted rate.
+        src_fps: the video's rate; ``<= 0``, NaN or infinite (a header without a usable rate) keeps
+            every frame.
+        fps: the wanted rate, finite and positive.
     """
-    if not src_fps > 0:
+    if not (math.isfinite(fps) and fps > 0):
+        raise UserError(f"output frame rate must be finite and positive, got {fps}")
+    if not (math.isfinite(src_fps) and src_fps > 0):
         yield from frames
         return
     k = 0
@@ -200,8 +206,8 @@ def video2image(
     """
     from tqdm import tqdm
 
-    if not fps > 0:
-        raise UserError(f"--fps must be positive, got {fps}")
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise UserError(f"--fps must be a number in (0, {MAX_FPS:g}], got {fps}")
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
     report = on_failure or (lambda result: None)

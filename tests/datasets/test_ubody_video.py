@@ -108,3 +108,20 @@ def test_broken_video_is_named_and_the_others_go_on(tmp_path, capsys):
 def test_missing_videos_folder_is_a_clear_error(tmp_path, capsys):
     assert video2image.main(["--root", str(tmp_path / "nowhere")]) == 2
     assert "videos does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fps", ["nan", "inf", "-5", "0", "1e9"])
+def test_an_impossible_frame_rate_is_refused_before_any_frame(tmp_path, capsys, fps):
+    # an infinite rate would repeat the first frame without end (a disk filled, never an exit)
+    write_video(tmp_path / "videos/Speech/v.avi", 3, 30.0)
+    assert video2image.main(["--root", str(tmp_path), "--fps", fps, "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("video2image.py: error: --fps must be")
+    assert not (tmp_path / "images").exists() or not any((tmp_path / "images").rglob("*.png"))
+
+
+def test_a_header_without_a_usable_rate_keeps_every_frame():
+    from dwpose.datasets.ubody_video import resample
+
+    for src in (0.0, float("nan"), float("inf")):
+        assert list(resample(iter("abc"), src, 30.0)) == ["a", "b", "c"]

@@ -3,7 +3,7 @@
 A from-scratch SimCC model first learns the average pose (on the demo data: ground-truth loss about
 0.45, Whole AP about 0) and only later starts to localise; when that happens varies with the seed and
 decides most of a short run's final AP. This tool reads every training log of a study work dir
-(``runs/<variant>/seed<S>/<stage>/train_output.log``, written by ``tools/analysis/distill_study.py``)
+(every start's log under ``runs/<variant>/seed<S>/<stage>/``, written by ``tools/analysis/distill_study.py``)
 and prints, per run, the first epoch in which a logged ground-truth loss (``loss_kpt``) fell below
 ``--level`` (default 0.42, the demo's), next to the run's Whole AP from ``study.json``.
 
@@ -15,31 +15,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import re
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
 from dwpose.errors import guarded
-
-LINE = re.compile(r"Epoch\(train\)\s+\[(\d+)\]\[\s*\d+/\d+\].*?\bloss_kpt: ([0-9.]+)")
-
-
-def breakout_epoch(log: Path, level: float) -> Optional[int]:
-    """First epoch with a logged ``loss_kpt`` below ``level``; None if the run never got there."""
-    per_epoch: Dict[int, float] = collections.defaultdict(lambda: float("inf"))
-    for line in log.read_text(errors="replace").splitlines():
-        m = LINE.search(line)
-        if m:
-            per_epoch[int(m.group(1))] = min(per_epoch[int(m.group(1))], float(m.group(2)))
-    return next((e for e in sorted(per_epoch) if per_epoch[e] < level), None)
+from dwpose.study.aggregate import BREAKOUT_LEVEL, breakout_epoch, run_logs
 
 
 def _main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("work_dir", type=Path, help="a distill_study work dir")
-    p.add_argument("--level", type=float, default=0.42, help="ground-truth loss that counts as left")
+    p.add_argument("--level", type=float, default=BREAKOUT_LEVEL, help="ground-truth loss that counts as left")
     args = p.parse_args()
     study = json.loads((args.work_dir / "study.json").read_text())
     print(f"first epoch with loss_kpt < {args.level} (stage 1 / plain run; '-' never), and Whole AP")
@@ -48,21 +35,23 @@ def _main() -> int:
     for v in study["variants"]:
         cells = []
         for r in v["runs"]:
-            log = first_log(args.work_dir, v["name"], r["seed"])
-            epoch = breakout_epoch(log, args.level) if log else None
+            run = first_run(args.work_dir, v["name"], r["seed"])
+            logs = run_logs(run) if run else []
+            epoch = breakout_epoch(logs, args.level) if logs else None
             cells.append(f"{epoch if epoch is not None else '-'} ({r['ap']['wholebody']:.3f})")
         print(f"| {v['name']} | " + " | ".join(cells) + " |")
     return 0
 
 
-def first_log(work: Path, variant: str, seed: int) -> Optional[Path]:
-    """The from-scratch training log of a run: the plain or stage-1 run's own, or for a two-stage
-    variant that of the stage-1 run it continues."""
+def first_run(work: Path, variant: str, seed: int) -> Optional[Path]:
+    """The training folder whose logs decide the break-out: the plain or stage-1 run's own, or for
+    a two-stage variant that of the stage-1 run it continues. Every start's log of an interrupted
+    and resumed run is read (:func:`dwpose.study.aggregate.run_logs`)."""
     source = {"dwpose": "s1_full", "mmpose_dwpose": "mmpose_s1"}.get(variant, variant)
     for stage in ("train", "s1"):
-        log = work / "runs" / source / f"seed{seed}" / stage / "train_output.log"
-        if log.is_file():
-            return log
+        run = work / "runs" / source / f"seed{seed}" / stage
+        if run_logs(run):
+            return run
     return None
 
 
