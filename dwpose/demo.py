@@ -60,37 +60,47 @@ def run(args: argparse.Namespace) -> int:
     print(f"      {summary}")
     cfg = lambda name: config_path(f"demo/{name}.py")  # noqa: E731  (the package's configs/demo/)
     student_cfg, teacher_cfg = cfg("rtmpose-student_demo"), cfg("rtmpose-teacher_demo")
-    print("[2/9] body pre-training of the teacher's and the student's backbones, side by side")
-    teacher_body, student_body = train_all(
-        [Training(cfg("rtmpose-teacher_body-pretrain_demo"), root / "pretrain" / "teacher"),
-         Training(cfg("rtmpose-student_body-pretrain_demo"), root / "pretrain" / "student")], opts)
-    student_init = pretrained_options(student_body)
+    student_body_cfg = cfg("rtmpose-student_body-pretrain_demo")
+    teacher_body_cfg = cfg("rtmpose-teacher_body-pretrain_demo")
+    clock.lap("data set")
+
+    # Two lanes side by side, each a chain: the teacher's (body pre-training, then the teacher) and
+    # the student's (body pre-training, the untrained reference row, the plain student, then the
+    # scores of both while the teacher still trains). A lane goes on as soon as its own step ends;
+    # every process keeps its pinned kernels, so no number changes.
+    def teacher_lane() -> Path:
+        body = train(Training(teacher_body_cfg, root / "pretrain" / "teacher"), opts, "[teacher] ")
+        return train(Training(teacher_cfg, root / "teacher", pretrained_options(body)), opts, "[teacher] ")
+
+    def student_lane() -> tuple[Path, dict, dict]:
+        body = train(Training(student_body_cfg, root / "pretrain" / "student"), opts, "[student] ")
+        untrained = save_untrained(student_cfg, root / "untrained.pth", pretrained_options(body))
+        plain = train(Training(student_cfg, root / "student", pretrained_options(body)), opts, "[student] ")
+        return (body, evaluate("untrained", student_cfg, untrained, root, opts),
+                evaluate("student", student_cfg, plain, root, opts))
+
+    print("[2/9] body pre-training of the teacher's and the student's backbones, [3/9] the untrained\n"
+          "      student (pretrained backbone, random head: reference row), [4/9] the teacher and\n"
+          "      [5/9] the student without distillation: a teacher lane and a student lane side by side")
+    with ThreadPoolExecutor(max_workers=2) as lanes:  # leaving the block waits for both lanes
+        teacher_future, student_future = lanes.submit(teacher_lane), lanes.submit(student_lane)
+    teacher = teacher_future.result()  # a failed lane raises its error here, after both ended
+    student_body, untrained_row, plain_row = student_future.result()
     # a distiller builds its student from a config file: this child names the pretrained backbone
     student_child = write_pretrained_child(student_cfg, student_body, root / "pretrain" / "student_init.py")
     distilled_init = pretrained_options(student_body, distiller=True, student_config=student_child)
-    clock.lap("data set, body pre-training")
-
-    print("[3/9] untrained student (pretrained backbone, random head: reference row)")
-    untrained = save_untrained(student_cfg, root / "untrained.pth", student_init)
-    print("[4/9] teacher and [5/9] student without distillation, side by side")
-    teacher, student = train_all(
-        [Training(teacher_cfg, root / "teacher", pretrained_options(teacher_body)),
-         Training(student_cfg, root / "student", student_init)], opts)
-    clock.lap("teacher, with the plain student beside it")
-    # Evaluations run in a second lane while the next stage trains (a training process keeps about
-    # 1.3 of the 2 cores busy); every process keeps its pinned kernels, so no number changes.
+    clock.lap("body pre-training and teacher, the student lane beside them")
+    # The other evaluations run in a second lane while the next stage trains (a training process
+    # keeps about 1.3 of the 2 cores busy); every process keeps its pinned kernels.
     with ThreadPoolExecutor(max_workers=1) as lane:
         score = lambda name, config, ckpt: lane.submit(evaluate, name, config, ckpt, root, opts)  # noqa: E731
-        rows = {
-            "untrained student": score("untrained", student_cfg, untrained),
-            "teacher": score("teacher", teacher_cfg, teacher),
-            "student (no distillation)": score("student", student_cfg, student),
-        }
+        rows = {"untrained student": untrained_row, "teacher": score("teacher", teacher_cfg, teacher),
+                "student (no distillation)": plain_row}
         print("[6/9] stage 1: feature + logit distillation teacher -> student")
         s1 = train(Training(cfg("dwpose_s1_demo"), root / "s1",
                             (f"model.teacher_ckpt={teacher}", *distilled_init)), opts)
         s1_pose = transfer(s1, root / "s1_student.pth")
-        clock.lap("stage 1 (first evaluations beside it)")
+        clock.lap("stage 1 (the teacher's evaluation beside it)")
         rows["student after stage 1"] = score("s1", student_cfg, s1_pose)
         print("[7/9] stage 2: head self-distillation")
         s2 = train(Training(cfg("dwpose_s2_demo"), root / "s2", (f"model.teacher_ckpt={s1_pose}",)), opts)
@@ -100,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print("[8/9] evaluation on the demo validation split (run beside the training above)")
         print("[9/9] prediction on one validation picture")
         pred_dir = _predict_one(student_cfg, s2_pose, data, root)
-        rows = {name: future.result() for name, future in rows.items()}
+        rows = {name: row if isinstance(row, dict) else row.result() for name, row in rows.items()}
     clock.lap("last evaluation, prediction")
     table = _format(rows) + "\n\n" + _against_study(rows)
     atomic_write_text(root / "results.md", table + "\n")

@@ -50,7 +50,8 @@ def test_demo_runs_every_step_then_skips_them(tmp_path):
     assert "demo finished" in first
     timings = first.split("time per step")[1].splitlines()[1:6]  # one line per step, in order
     assert [line.split(" s  ")[1] for line in timings][1:4] == [
-        "teacher, with the plain student beside it", "stage 1 (first evaluations beside it)", "stage 2"]
+        "body pre-training and teacher, the student lane beside them",
+        "stage 1 (the teacher's evaluation beside it)", "stage 2"]
     assert (work / "predict").is_dir() and any((work / "predict").iterdir())
 
     products = [work / name / "final.pth" for name in TRAINED]

@@ -9,7 +9,10 @@
   (:mod:`dwpose.engine.loops`) and checkpoints carry the random streams
   (:mod:`dwpose.engine.rng_state`);
 - DataLoader workers die with the training process, also under ``kill -9``
-  (:func:`dwpose.engine.data_seeding.workers_die_with_parent`).
+  (:func:`dwpose.engine.data_seeding.workers_die_with_parent`);
+- the config's text (``Config.pretty_text``, a yapf run of about 0.4 s on 2 cores) is formatted
+  once per content instead of at every log line, config dump and checkpoint that quotes it
+  (:class:`TextCachedConfig`); the text itself is the same.
 
 Configs select it with ``runner_type = 'DWPoseRunner'``.
 """
@@ -33,6 +36,25 @@ from dwpose.engine.schedule import apply_schedule
 from dwpose.fileio import atomic_path
 
 
+class TextCachedConfig(Config):
+    """A :class:`~mmengine.config.Config` whose ``pretty_text`` is formatted once per content.
+
+    MMEngine formats the whole config with yapf for the log, the dumped config, the visualizer and
+    every checkpoint's ``meta.cfg``: about 0.4 s each on 2 cores, a dozen times in a short run.
+    The cached text is keyed by ``repr`` of the config's contents, so a changed config is formatted
+    again; the text is exactly what ``Config.pretty_text`` returns.
+    """
+
+    @property
+    def pretty_text(self) -> str:
+        key = repr(self._cfg_dict)
+        cached = self.__dict__.get("_text_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, Config.pretty_text.fget(self))
+            super(Config, self).__setattr__("_text_cache", cached)  # Config's own setattr writes fields
+        return cached[1]
+
+
 @RUNNERS.register_module()
 class DWPoseRunner(Runner):
     """Runner with derived schedules, CPU fallbacks and atomic checkpoints."""
@@ -40,6 +62,7 @@ class DWPoseRunner(Runner):
     @classmethod
     def from_cfg(cls, cfg: Config) -> DWPoseRunner:
         cfg = cfg.copy()
+        object.__setattr__(cfg, "__class__", TextCachedConfig)  # Runner deep-copies it, keeping the class
         apply_schedule(cfg)
         hooks = list(cfg.get("custom_hooks") or [])
         for name in ("WeightsOnlyCheckpointHook", "RandomStateHook"):

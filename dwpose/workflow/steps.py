@@ -166,26 +166,33 @@ def write_pretrained_child(base: Path, checkpoint: Path, out: Path) -> Path:
     return out
 
 
-def train(run: Training, opts: RunOptions) -> Path:
-    """Train one run (resuming if interrupted); returns its ``final.pth``."""
-    return train_all([run], opts)[0]
+def train(run: Training, opts: RunOptions, tag: str = "") -> Path:
+    """Train one run (resuming if interrupted); returns its ``final.pth``.
+
+    ``tag`` prefixes its echoed progress lines (e.g. ``"[teacher] "`` when another lane trains
+    beside it in a thread of the same program).
+    """
+    return train_all([run], opts, tags=[tag])[0]
 
 
-def train_all(runs: Sequence[Training], opts: RunOptions) -> List[Path]:
+def train_all(runs: Sequence[Training], opts: RunOptions,
+              tags: Optional[Sequence[str]] = None) -> List[Path]:
     """Train independent runs side by side; returns their ``final.pth`` files in order.
 
     Each run keeps its own pinned thread count, so running two at once changes no number, only the
     wall time: one training process keeps about 1.3 of 2 cores busy, the second fills the gaps.
+    ``tags`` prefix each run's echoed progress lines (default: ``[<work dir name>] `` when there
+    are several runs).
     """
     jobs = []
-    for run in runs:
+    for i, run in enumerate(runs):
         if run.output.is_file():
             print(f"  [skip] {run.work_dir.name}: already trained ({run.output})")
             continue
         run.work_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "dwpose.engine.train", str(run.config), "--work-dir", str(run.work_dir),
                "--resume", "--cfg-options", *data_options(opts.data, opts.epochs), *opts.options, *run.extra]
-        tag = f"[{run.work_dir.name}] " if len(runs) > 1 else ""
+        tag = tags[i] if tags is not None else (f"[{run.work_dir.name}] " if len(runs) > 1 else "")
         jobs.append((run, _start(cmd, run.work_dir / "train_output.log", opts.quiet, tag, opts.cwd)))
     failure = None
     for run, job in jobs:  # wait for all, even when one fails, so that none is left running

@@ -10,10 +10,12 @@ tuning seed with validation after every epoch, and applies the study's convergen
 
 Usage::
 
-    python tools/analysis/tune_schedule.py --work-dir work_dirs/study_pt --seeds 100,101,102 --epochs 25
+    python tools/analysis/tune_schedule.py --work-dir work_dirs/study_pt --seeds 100,101,102 --epochs 25 \
+        [--lr 2e-3]
 
-Runs go to ``WORK/tuning/plain_e<E>/seed<S>`` (resumable: a finished run is skipped); the verdict and
-every epoch's AP are written to ``WORK/tuning/plain_e<E>/tuning.json`` and printed.
+Runs go to ``WORK/tuning/plain_e<E>/seed<S>`` (``plain_e<E>_lr<LR>`` with ``--lr``; resumable: a
+finished run is skipped); the verdict and every epoch's AP are written to ``tuning.json`` there and
+printed. ``--lr`` replaces the student config's AdamW rate (the schedule's floor follows it).
 """
 
 from __future__ import annotations
@@ -72,18 +74,22 @@ def run(args: argparse.Namespace) -> int:
     opts = RunOptions(data=data, quiet=True, cwd=Path(__file__).resolve().parents[2])
     if not pre.output.is_file():
         train(Training(pre.config, pre.work_dir, pre.options), opts)
-    out = work / "tuning" / f"plain_e{args.epochs}"
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise UserError(f"--lr must be a positive number, got {args.lr}")
+    out = work / "tuning" / (f"plain_e{args.epochs}" + (f"_lr{args.lr:g}" if args.lr else ""))
     curves, breakouts = {}, {}
     for seed in seeds:
         run_dir = out / f"seed{seed}"
         extra = (f"randomness.seed={seed}", f"train_cfg.max_epochs={args.epochs}",
-                 *pretrained_options(pre.output), "train_cfg.val_interval=1")
+                 *pretrained_options(pre.output), "train_cfg.val_interval=1",
+                 *((f"optim_wrapper.optimizer.lr={args.lr!r}",) if args.lr else ()))
         train(Training(cs.student, run_dir, extra), opts)
         logs = run_logs(run_dir)
         curves[seed], breakouts[seed] = val_curve(logs), breakout_epoch(logs)
         final = curves[seed][args.epochs]
         print(f"seed {seed}: break-out epoch {breakouts[seed]}, final Whole AP {final:.3f}", flush=True)
     result = verdict(curves, breakouts, args.epochs)
+    result["lr"] = args.lr
     result["curves"] = curves
     atomic_write_text(out / "tuning.json", json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "curves"}, indent=2))
@@ -96,6 +102,7 @@ def main() -> int:
     p.add_argument("--work-dir", required=True)
     p.add_argument("--seeds", default="100,101,102")
     p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--lr", type=float, default=None, help="AdamW rate (default: the config's)")
     args = p.parse_args()
     return guarded(lambda: run(args), prog="tune_schedule.py")
 
