@@ -51,7 +51,6 @@ import json
 import os
 import pathlib
 import shutil
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List, Tuple
 
@@ -59,7 +58,7 @@ import cog
 from cog import BasePredictor, Input, Path
 
 from dwpose.errors import UserError
-from dwpose.fileio import atomic_write_many
+from dwpose.fileio import atomic_write_many, write_zip
 from dwpose.inference import cog_fetch
 from dwpose.inference.cog_io import (  # noqa: F401  (REFUSED_IMAGE etc.: the server's contract)
     BOTH_GIVEN,
@@ -198,9 +197,7 @@ class Predictor(BasePredictor):
             files = [folder / name for name in VIDEO_OUTPUTS]
             shutil.move(str(work / "video_pose.mp4"), files[0])
             frames = sorted(p for p in (work / "video").iterdir() if p.name != TRACKS)
-            with zipfile.ZipFile(files[1], "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in frames:
-                    archive.write(path, path.name)
+            write_zip(files[1], frames, work / "video")
             tracks = work / "video" / TRACKS
             if tracks.is_file():
                 shutil.move(str(tracks), files[2])

@@ -31,7 +31,6 @@ from dwpose.workflow import (
     run_tool,
     save_untrained,
     train,
-    train_all,
     transfer,
     write_pretrained_child,
 )

@@ -210,6 +210,20 @@ def atomic_write_many(files: Dict[PathLike, bytes]) -> List[Path]:
     return done
 
 
+def write_zip(target: PathLike, files: List[Path], root: PathLike) -> Path:
+    """A deflated zip of ``files`` (those that exist), each stored under its path relative to ``root``,
+    written atomically (:func:`atomic_path`): a video's per-frame downloads in every front end."""
+    import zipfile
+
+    root = Path(root)
+    with atomic_path(target, suffix=".zip") as tmp, \
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    return Path(target)
+
+
 def read_json(path: PathLike, what: str = "JSON file") -> Any:
     """Load a JSON file.
 

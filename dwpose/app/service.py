@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -23,7 +22,7 @@ import cv2
 import numpy as np
 
 from dwpose.errors import UserError, user_error_message
-from dwpose.fileio import VIDEO_EXTENSIONS
+from dwpose.fileio import VIDEO_EXTENSIONS, write_zip
 from dwpose.inference.controlnet_draw import ControlNetStyle
 from dwpose.inference.draw import DEFAULT_PARTS, check_parts
 from dwpose.inference.options import FrontEnd, parse_number
@@ -184,24 +183,16 @@ def _analyse_video(
     stem, out_dir = upload.stem, opts.out_dir
     overlay = out_dir / f"{stem}_pose.mp4"
     per_frame = out_dir / stem
-    npz_zip = _zip(
-        per_frame, [*sorted(per_frame.glob("*.npz")), per_frame / TRACKS], out_dir / f"{stem}_npz.zip"
+    npz_zip = write_zip(
+        out_dir / f"{stem}_npz.zip", [*sorted(per_frame.glob("*.npz")), per_frame / TRACKS], per_frame
     )
-    json_zip = _zip(per_frame, sorted(per_frame.glob("*.json")), out_dir / f"{stem}_json.zip")
+    json_zip = write_zip(out_dir / f"{stem}_json.zip", sorted(per_frame.glob("*.json")), per_frame)
     ids = "track IDs" if settings.track else "IDs are each frame's order (tracking off)"
     summary = f"{frames} frame(s) of {upload.name}, {len(table.seen)} person ID(s) ({ids})"
     if frames == settings.max_frames:
         summary += f"; stopped after {frames} frames (dwpose app --max-frames)"
     webm = browser_video(overlay, out_dir / f"{stem}_pose.webm")
     return Analysis("video", webm, [npz_zip, json_zip, overlay], VIDEO_HEADERS, table.rows(), summary)
-
-
-def _zip(root: Path, files: List[Path], target: Path) -> Path:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for f in files:
-            if f.is_file():
-                zf.write(f, f.relative_to(root).as_posix())
-    return target
 
 
 def browser_video(src: Path, dst: Path) -> Optional[Path]:

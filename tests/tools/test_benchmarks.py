@@ -246,3 +246,25 @@ def test_part_errors(tmp_path, coco_mini):
     assert_positive(rows, [1, 2, 3, 4])
     assert all(0 <= numbers(r[5])[0] <= 100 for r in rows)
     assert "face: " in run.stdout and "hand: " in run.stdout
+
+
+@pytest.mark.slow
+def test_step_breakdown(tmp_path):
+    pytest.importorskip("mmpose")
+    from dwpose.datasets.synthetic import generate_demo_dataset
+
+    generate_demo_dataset(tmp_path / "data", num_train=32, num_val=2)
+    run = run_tool("step_breakdown.py", "--data", str(tmp_path / "data"), "--iters", "2", "--warmup", "0")
+    head, rows = table(run.stdout, "part of a training step")
+    assert head == ["part of a training step", "median ms", "share"]
+    parts = [r[0] for r in rows]
+    assert parts[:9] == ["data wait", "SimCC labels + normalise", "backbone forward", "head forward",
+                         "KL loss", "accuracy (numpy, logged only)", "backward", "clip + AdamW", "EMA update"]
+    values = [numbers(r[1])[0] for r in rows]
+    assert all(math.isfinite(v) and v >= 0 for v in values) and values[9] > 0  # a part may print 0.0 ms
+    assert values[9] == pytest.approx(sum(values[:9]), abs=0.1 * 9)  # the sum row is the sum (print rounding)
+    assert "largest relative difference 0.0e+00" in run.stdout  # cut-up loss = mmpose's head.loss, bitwise
+    # the demo student: about 0.14 GMAC per 128x96 picture forward, so a batch of 16 forward + backward
+    # (about twice the forward) is 3 x 2 x 0.14 x 16 = 13.4 GFLOP
+    flops = float(run.stdout.split("FLOPs of one forward + backward: ")[1].split()[0])
+    assert 10 < flops < 18

@@ -3,7 +3,8 @@
 A from-scratch SimCC model first learns the average pose (on the demo data: ground-truth loss about
 0.45, Whole AP about 0) and only later starts to localise; when that happens varies with the seed and
 decides most of a short run's final AP. This tool reads every training log of a study work dir
-(every start's log under ``runs/<variant>/seed<S>/<stage>/``, written by ``tools/analysis/distill_study.py``)
+(every start's log under ``runs/<variant>/seed<S>/<stage>/``, written by
+``tools/analysis/distill_study.py``)
 and prints, per run, the first epoch in which a logged ground-truth loss (``loss_kpt``) fell below
 ``--level`` (default 0.42, the demo's), next to the run's Whole AP from ``study.json``.
 
@@ -26,7 +27,8 @@ from dwpose.study.aggregate import BREAKOUT_LEVEL, breakout_epoch, run_logs
 def _main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("work_dir", type=Path, help="a distill_study work dir")
-    p.add_argument("--level", type=float, default=BREAKOUT_LEVEL, help="ground-truth loss that counts as left")
+    p.add_argument("--level", type=float, default=BREAKOUT_LEVEL,
+                   help="ground-truth loss that counts as left")
     args = p.parse_args()
     study = json.loads((args.work_dir / "study.json").read_text())
     print(f"first epoch with loss_kpt < {args.level} (stage 1 / plain run; '-' never), and Whole AP")
