@@ -67,8 +67,9 @@ def reference_file(study: Mapping[str, Any]) -> Dict[str, Any]:
 
     Regenerate after the committed study changes::
 
-        python -c "import json, dwpose.study.reference as r; print(json.dumps(r.reference_file(json.load(
-            open('docs/study_pretrained/study.json'))), indent=2))" > configs/demo/study/paired_gains.json
+        python -c "import json, dwpose.study.reference as r; print(json.dumps(r.reference_file(
+            json.load(open('docs/study_pretrained/seeds15/study.json'))), indent=2))" \
+            > configs/demo/study/paired_gains.json
     """
     m = study["machine"]
     kernels = "pinned kernels" if not study["settings"].get("kernels") else "native kernels"

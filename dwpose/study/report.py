@@ -68,6 +68,21 @@ def format_table(study: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def seed_ranges(seeds) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"`` (a long seed list still fits a picture's title)."""
+    out, run = [], []
+    for s in sorted(seeds):
+        if run and s == run[-1] + 1:
+            run.append(s)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [s]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)
+
+
 def signed(x: Optional[float]) -> str:
     """``x`` as a signed 3-decimal AP difference (``+0.012``), ``n/a`` when undefined."""
     return "n/a" if x is None else f"{x:+.3f}"
@@ -205,7 +220,7 @@ def plot(study: Dict[str, Any], path: Path) -> None:
     ax.set_ylim(0.0, min(1.0, max([0.1, *tops]) * 1.1))
     ax.set_ylabel("AP")
     seeds = sorted({r["seed"] for v in study["variants"] for r in v["runs"]})
-    ax.set_title(f"{study['study']}: mean ± std over seeds {', '.join(map(str, seeds))} (dots: single runs)")
+    ax.set_title(f"{study['study']}: mean ± std over seeds {seed_ranges(seeds)} (dots: single runs)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path)

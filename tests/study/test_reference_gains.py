@@ -8,7 +8,7 @@ from pathlib import Path
 from dwpose.study.reference import format_against_study, reference_file
 
 REPO = Path(__file__).resolve().parents[2]
-COMMITTED_STUDY = REPO / "docs" / "study_pretrained" / "study.json"
+COMMITTED_STUDY = REPO / "docs" / "study_pretrained" / "seeds15" / "study.json"
 SHIPPED = REPO / "configs" / "demo" / "study" / "paired_gains.json"
 
 
