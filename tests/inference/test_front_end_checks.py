@@ -255,8 +255,9 @@ def test_a_failure_between_the_renames_leaves_none_of_the_set(tmp_path, monkeypa
 def test_ctrl_c_during_a_folder_leaves_whole_sets_only(tmp_path, peaks_onnx, weights_dir, photos):
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
-    for i in range(200):
-        (folder / f"p{i:02d}.jpg").symlink_to(photos[i % len(photos)])
+    count = 1000  # on an idle host 200 tiny-model pictures could all be done before the signal landed
+    for i in range(count):
+        (folder / f"p{i:04d}.jpg").symlink_to(photos[i % len(photos)])
     cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(folder), "--pose", str(peaks_onnx.path),
            "--det", str(weights_dir / "yolox-nano_coco80.onnx"), "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,6 +265,7 @@ def test_ctrl_c_during_a_folder_leaves_whole_sets_only(tmp_path, peaks_onnx, wei
     while not list(out.glob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     time.sleep(0.05)  # somewhere inside the next image
+    assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "dwpose: interrupted", err
@@ -271,7 +273,7 @@ def test_ctrl_c_during_a_folder_leaves_whole_sets_only(tmp_path, peaks_onnx, wei
     for path in out.iterdir():
         assert not path.name.startswith("."), path.name  # no temporary file left
         stems.setdefault(path.stem, set()).add(path.suffix)
-    assert 0 < len(stems) < 200 and all(s == {".npz", ".json", ".png"} for s in stems.values()), stems
+    assert 0 < len(stems) < count and all(s == {".npz", ".json", ".png"} for s in stems.values()), stems
 
 
 # ---- inputs that are not files, --out ----------------------------------------------------------------
