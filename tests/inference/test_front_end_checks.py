@@ -260,7 +260,10 @@ def test_ctrl_c_during_a_folder_leaves_whole_sets_only(tmp_path, peaks_onnx, wei
         (folder / f"p{i:04d}.jpg").symlink_to(photos[i % len(photos)])
     cmd = [sys.executable, "-m", "dwpose.cli", "predict", str(folder), "--pose", str(peaks_onnx.path),
            "--det", str(weights_dir / "yolox-nano_coco80.onnx"), "--out", str(out)]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child: an earlier test may leave it ignored in this process, and a
+    # child started with SIGINT ignored never gets Python's KeyboardInterrupt handler
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not list(out.glob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
