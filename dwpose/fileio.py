@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import stat
+import zipfile
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Tuple, Union
 
@@ -213,8 +214,6 @@ def atomic_write_many(files: Dict[PathLike, bytes]) -> List[Path]:
 def write_zip(target: PathLike, files: List[Path], root: PathLike) -> Path:
     """A deflated zip of ``files`` (those that exist), each stored under its path relative to ``root``,
     written atomically (:func:`atomic_path`): a video's per-frame downloads in every front end."""
-    import zipfile
-
     root = Path(root)
     with atomic_path(target, suffix=".zip") as tmp, \
             zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -70,17 +70,13 @@ def format_table(study: Dict[str, Any]) -> str:
 
 def seed_ranges(seeds) -> str:
     """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"`` (a long seed list still fits a picture's title)."""
-    out, run = [], []
+    groups: List[List[int]] = []
     for s in sorted(seeds):
-        if run and s == run[-1] + 1:
-            run.append(s)
-            continue
-        if run:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-        run = [s]
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-    return ", ".join(out)
+        if groups and s == groups[-1][-1] + 1:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return ", ".join(f"{g[0]}-{g[-1]}" if len(g) > 1 else str(g[0]) for g in groups)
 
 
 def signed(x: Optional[float]) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from dwpose.evaluation.report import save_report
 from dwpose.study.aggregate import PARTS, breakout_epoch, mean_std, paired_difference, read_ap, summarize
-from dwpose.study.report import format_markdown, format_table
+from dwpose.study.report import format_markdown, format_table, seed_ranges
 
 
 def test_mean_and_sample_std_over_seeds():
@@ -125,3 +125,10 @@ def test_breakout_of_a_resumed_run_reads_every_start(tmp_path):
     assert run_logs(tmp_path) == [first, second]
     assert breakout_epoch(run_logs(tmp_path)) == 3
     assert breakout_epoch(tmp_path / "train_output.log") == 6  # what the resumed tool log alone says
+
+
+def test_seed_ranges_shorten_runs_of_consecutive_seeds():
+    assert seed_ranges([5, 0, 1, 2, 7, 8]) == "0-2, 5, 7-8"
+    assert seed_ranges([3]) == "3"
+    assert seed_ranges(range(200, 215)) == "200-214"
+    assert seed_ranges([1, 3]) == "1, 3"
